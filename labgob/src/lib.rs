@@ -1,0 +1,211 @@
+//! labgob — the codec for RPC messages and persisted state.
+//!
+//! [`encode`] turns any serde value into compact bytes (the postcard format)
+//! and [`decode`] turns them back. labrpc uses it to copy arguments and
+//! replies across the simulated network; Raft uses it to persist its state.
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize, Debug, PartialEq)]
+//! struct Persistent { current_term: u64, voted_for: Option<usize>, log: Vec<String> }
+//!
+//! let state = Persistent { current_term: 3, voted_for: Some(1), log: vec!["x".into()] };
+//! let bytes = labgob::encode(&state);
+//! assert_eq!(labgob::decode::<Persistent>(&bytes).unwrap(), state);
+//! ```
+//!
+//! Errors are meant for a human: they name the type being decoded and what
+//! went wrong: the input ended early (often: decoding state that was never
+//! saved), bytes were left over (the two sides use different types), or the
+//! bytes are not a value of that type at all.
+//!
+//! Like Go's labgob, it also warns (on stderr, never failing) about mistakes
+//! that would otherwise go unnoticed. In debug builds it checks the first
+//! values of each type that it encodes: the value must survive encode →
+//! decode unchanged. A field marked `#[serde(skip)]` or a lossy hand-written
+//! `Serialize` impl fails that check, and the warning names the type and
+//! shows both versions. "Unchanged" is judged by the `Debug` rendering, with
+//! the order of map entries ignored (a decoded `HashMap` iterates in another
+//! order). [`warnings`] counts the warnings so far.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Debug};
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use labrt::sync::Mutex;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Encodes `value`.
+///
+/// # Panics
+/// If serde cannot encode the value (for instance a custom `Serialize` that
+/// reports an error); the message names the type.
+pub fn encode<T: Serialize + DeserializeOwned + Debug>(value: &T) -> Vec<u8> {
+    let bytes = postcard::to_stdvec(value).unwrap_or_else(|e| {
+        panic!(
+            "labgob: cannot encode a {}: {e}",
+            std::any::type_name::<T>()
+        )
+    });
+    if cfg!(debug_assertions) {
+        check_round_trip(value, &bytes);
+    }
+    bytes
+}
+
+/// Decodes a `T` from `bytes`, which must hold exactly one encoded `T`.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let error = |kind| Error {
+        type_name: std::any::type_name::<T>(),
+        len: bytes.len(),
+        kind,
+    };
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(error(ErrorKind::BytesLeftOver(rest.len()))),
+        Err(postcard::Error::DeserializeUnexpectedEnd) => Err(error(ErrorKind::InputEndedEarly)),
+        Err(e) => Err(error(ErrorKind::Invalid(e.to_string()))),
+    }
+}
+
+/// How many warnings labgob has printed in this process.
+pub fn warnings() -> usize {
+    WARNINGS.load(Ordering::Relaxed)
+}
+
+/// Why [`decode`] failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    type_name: &'static str,
+    len: usize,
+    kind: ErrorKind,
+}
+
+/// What went wrong while decoding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The bytes ended before a whole value was read.
+    InputEndedEarly,
+    /// A whole value was read, and this many bytes were left over.
+    BytesLeftOver(usize),
+    /// The bytes do not hold a value of the type (the message says why).
+    Invalid(String),
+}
+
+impl Error {
+    /// The name of the type that was being decoded.
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (ty, len) = (self.type_name, self.len);
+        match &self.kind {
+            ErrorKind::InputEndedEarly if len == 0 => write!(
+                f,
+                "labgob: cannot decode a {ty} from 0 bytes (nothing was saved yet? \
+                 check for empty state before decoding it)"
+            ),
+            ErrorKind::InputEndedEarly => write!(
+                f,
+                "labgob: cannot decode a {ty}: the input ({len} bytes) ended early \
+                 (were the bytes encoded from another type?)"
+            ),
+            ErrorKind::BytesLeftOver(n) => write!(
+                f,
+                "labgob: decoded a {ty} from {len} bytes but {n} were left over \
+                 (the bytes were probably encoded from another type)"
+            ),
+            ErrorKind::Invalid(why) => write!(
+                f,
+                "labgob: the {len} bytes do not hold a {ty}: {why} \
+                 (were they encoded from another type?)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+static WARNINGS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many values of each type the round-trip check looks at. One is not
+/// enough: a skipped field often holds its default in the first value.
+const CHECKS_PER_TYPE: usize = 8;
+
+fn check_round_trip<T: DeserializeOwned + Debug>(value: &T, bytes: &[u8]) {
+    if !should_check(std::any::type_name::<T>()) {
+        return;
+    }
+    let before = format!("{value:#?}");
+    let after = match decode::<T>(bytes) {
+        Ok(decoded) => format!("{decoded:#?}"),
+        Err(e) => format!("(does not decode: {e})"),
+    };
+    if before != after && !same_up_to_order(&before, &after) {
+        stop_checking(std::any::type_name::<T>());
+        warn(&format!(
+            "labgob warning: a {} changes when encoded and decoded again; \
+             a #[serde(skip)] field or a hand-written Serialize loses data.\n\
+             before encoding: {}\nafter decoding:  {}",
+            std::any::type_name::<T>(),
+            shorten(&before),
+            shorten(&after),
+        ));
+    }
+}
+
+/// How many values of each type were checked; a type that was warned
+/// about counts as fully checked (one warning per type is enough).
+static CHECKED: Mutex<BTreeMap<&'static str, usize>> = Mutex::new(BTreeMap::new());
+
+/// Counts one more check of `type_name`; false once it had its share.
+fn should_check(type_name: &'static str) -> bool {
+    let mut checked = CHECKED.lock();
+    let n = checked.entry(type_name).or_insert(0);
+    *n += 1;
+    *n <= CHECKS_PER_TYPE
+}
+
+fn stop_checking(type_name: &'static str) {
+    CHECKED.lock().insert(type_name, CHECKS_PER_TYPE);
+}
+
+/// Debug renderings that differ only in the order of map entries have the
+/// same characters, line by line in any order.
+fn same_up_to_order(a: &str, b: &str) -> bool {
+    fn sorted(s: &str) -> Vec<&str> {
+        let mut lines: Vec<&str> = s.lines().map(|l| l.trim_end_matches(',')).collect();
+        lines.sort_unstable();
+        lines
+    }
+    sorted(a) == sorted(b)
+}
+
+fn shorten(s: &str) -> String {
+    const MAX: usize = 600;
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{} …", &flat[..cut]),
+        None => flat,
+    }
+}
+
+/// Prints on the real stderr, past cargo's output capture: a warning hidden
+/// in the output of a passing test would help nobody.
+fn warn(message: &str) {
+    if WARNINGS.fetch_add(1, Ordering::Relaxed) < 20 {
+        let _ = writeln!(std::io::stderr().lock(), "{message}");
+    }
+}

@@ -1,0 +1,340 @@
+//! The network: ends, servers, and the life of one call.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+
+use labrt::channel::{self, RecvTimeoutError};
+use labrt::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use labrt::sync::{Arc, Mutex};
+use labrt::time::{Duration, sleep};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::name::Name;
+use crate::server::{Outcome, Request, Server, TypeName};
+use crate::workers::Workers;
+
+/// Requests and replies on an unreliable network wait 0..SHORT_DELAY ms.
+const SHORT_DELAY_MS: u64 = 27;
+/// Calls to an unreachable server fail after 0..LONG_DELAY ms (long delays).
+const LONG_DELAY_MS: u64 = 7000;
+/// ... or after 0..100 ms otherwise.
+const UNREACHABLE_DELAY_MS: u64 = 100;
+/// An unreliable network drops 100 of every 1000 requests and of the replies.
+const DROP_PER_MILLE: u32 = 100;
+/// With long reordering, 600 of 900 replies are held back 200..2199 ms.
+const REORDER_PER_900: u32 = 600;
+const REORDER_MIN_MS: u64 = 200;
+const REORDER_SPREAD_MS: u64 = 2000;
+/// How often a call waiting for its handler checks whether it became dead.
+const DEATH_POLL: Duration = Duration::from_millis(100);
+
+/// A simulated network of client ends and servers. Cloning gives another
+/// handle on the same network.
+#[derive(Clone)]
+pub struct Network(Arc<Net>);
+
+/// One client's end-point, through which it calls one server.
+#[derive(Clone)]
+pub struct ClientEnd {
+    name: Name,
+    net: Arc<Net>,
+}
+
+struct Net {
+    state: Mutex<State>,
+    done: AtomicBool,
+    total_count: AtomicU64,
+    total_bytes: AtomicU64,
+    workers: Workers,
+}
+
+#[derive(Default)]
+struct State {
+    reliable: bool,
+    long_delays: bool,
+    long_reordering: bool,
+    ends: HashMap<Name, End>,
+    servers: HashMap<Name, Server>,
+}
+
+#[derive(Default)]
+struct End {
+    enabled: bool,
+    server: Option<Name>,
+}
+
+/// What a call sees of the network when it starts.
+struct Route {
+    server: Option<(Name, Server)>,
+    reliable: bool,
+    long_delays: bool,
+    long_reordering: bool,
+}
+
+impl Network {
+    /// A reliable network with no ends and no servers.
+    pub fn new() -> Network {
+        Network(Arc::new(Net {
+            state: Mutex::new(State {
+                reliable: true,
+                ..State::default()
+            }),
+            done: AtomicBool::new(false),
+            total_count: AtomicU64::new(0),
+            total_bytes: AtomicU64::new(0),
+            workers: Workers::new(),
+        }))
+    }
+
+    /// Makes a client end called `name`, disabled and connected to nothing.
+    ///
+    /// # Panics
+    /// If an end of that name exists.
+    pub fn make_end(&self, name: impl Into<Name>) -> ClientEnd {
+        let name = name.into();
+        let mut st = self.0.state.lock();
+        assert!(
+            !st.ends.contains_key(&name),
+            "labrpc: make_end: end {name} already exists"
+        );
+        st.ends.insert(name.clone(), End::default());
+        ClientEnd {
+            name,
+            net: self.0.clone(),
+        }
+    }
+
+    /// Forgets the end called `name`; calls through it then reach nothing.
+    pub fn delete_end(&self, name: impl Into<Name>) {
+        let name = name.into();
+        if self.0.state.lock().ends.remove(&name).is_none() {
+            panic!("labrpc: delete_end: no end called {name}");
+        }
+    }
+
+    /// Puts `server` on the network as `name`, replacing any server of that
+    /// name (calls in progress to the old one then fail).
+    pub fn add_server(&self, name: impl Into<Name>, server: Server) {
+        self.0.state.lock().servers.insert(name.into(), server);
+    }
+
+    /// Takes server `name` off the network, as if it crashed: calls in
+    /// progress to it fail, and new calls reach nothing.
+    pub fn delete_server(&self, name: impl Into<Name>) {
+        self.0.state.lock().servers.remove(&name.into());
+    }
+
+    /// Makes end `end` talk to server `server` (which need not exist yet).
+    pub fn connect(&self, end: impl Into<Name>, server: impl Into<Name>) {
+        let end = end.into();
+        self.0
+            .end_mut(&end, "connect", |e| e.server = Some(server.into()));
+    }
+
+    /// Lets calls through end `end` (true) or cuts them off (false).
+    pub fn enable(&self, end: impl Into<Name>, enabled: bool) {
+        let end = end.into();
+        self.0.end_mut(&end, "enable", |e| e.enabled = enabled);
+    }
+
+    /// A reliable network delivers every message at once; an unreliable one
+    /// delays, and sometimes drops, requests and replies.
+    pub fn reliable(&self, yes: bool) {
+        self.0.state.lock().reliable = yes;
+    }
+
+    /// With long delays, calls to unreachable servers fail after up to 7 s.
+    pub fn long_delays(&self, yes: bool) {
+        self.0.state.lock().long_delays = yes;
+    }
+
+    /// With long reordering, most replies are held back up to 2.2 s.
+    pub fn long_reordering(&self, yes: bool) {
+        self.0.state.lock().long_reordering = yes;
+    }
+
+    /// How many calls reached the handlers of server `name`.
+    ///
+    /// # Panics
+    /// If no server is called `name`.
+    pub fn count(&self, name: impl Into<Name>) -> u64 {
+        let name = name.into();
+        let st = self.0.state.lock();
+        match st.servers.get(&name) {
+            Some(server) => server.count(),
+            None => panic!("labrpc: count: no server called {name} (deleted?)"),
+        }
+    }
+
+    /// How many calls were made on the network, whatever became of them.
+    pub fn total_count(&self) -> u64 {
+        self.0.total_count.load(Ordering::Relaxed)
+    }
+
+    /// Encoded bytes of every request, plus those of every delivered reply.
+    pub fn total_bytes(&self) -> u64 {
+        self.0.total_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Shuts the network: from now on every call returns `None` at once.
+    /// Calls already past the start finish as usual.
+    pub fn cleanup(&self) {
+        self.0.done.store(true, Ordering::Release);
+    }
+
+    /// How many handler threads the network has started so far.
+    pub fn worker_threads_started(&self) -> usize {
+        self.0.workers.started()
+    }
+}
+
+impl Default for Network {
+    fn default() -> Network {
+        Network::new()
+    }
+}
+
+impl ClientEnd {
+    /// Calls `svc_meth` (`"Service.Method"`) on the server this end is
+    /// connected to, and waits for the reply.
+    ///
+    /// `Some(reply)` means the handler ran and its reply arrived; `None`
+    /// means no reply arrived: the request or the reply was lost, the server
+    /// is unreachable or was deleted, or the handler took too long to beat a
+    /// crash. `None` does not tell whether the handler ran.
+    ///
+    /// # Panics
+    /// If the server has no such method, if `A` or `R` are not the types
+    /// its handler takes and returns, or if the handler panicked; each
+    /// message names the method.
+    pub fn call<A, R>(&self, svc_meth: &str, args: &A) -> Option<R>
+    where
+        A: Serialize + DeserializeOwned + Debug + 'static,
+        R: DeserializeOwned + 'static,
+    {
+        let net = &self.net;
+        if net.done.load(Ordering::Acquire) {
+            return None;
+        }
+        let req = Request {
+            method: svc_meth.to_string(),
+            args: labgob::encode(args),
+            args_type: TypeName::of::<A>(),
+            reply_type: TypeName::of::<R>(),
+        };
+        net.total_count.fetch_add(1, Ordering::Relaxed);
+        net.total_bytes
+            .fetch_add(req.args.len() as u64, Ordering::Relaxed);
+
+        let reply = self.deliver(req)?;
+        let decoded = labgob::decode::<R>(&reply)
+            .unwrap_or_else(|e| panic!("labrpc: {svc_meth}: cannot decode the reply: {e}"));
+        Some(decoded)
+    }
+
+    fn deliver(&self, req: Request) -> Option<Vec<u8>> {
+        let route = self.net.route(&self.name);
+        let Some((server_name, server)) = route.server else {
+            // Simulate no reply and an eventual timeout.
+            let max = if route.long_delays {
+                LONG_DELAY_MS
+            } else {
+                UNREACHABLE_DELAY_MS
+            };
+            sleep(Duration::from_millis(labrt::rand::random_range(0..max)));
+            return None;
+        };
+        if !route.reliable {
+            sleep(Duration::from_millis(labrt::rand::random_range(
+                0..SHORT_DELAY_MS,
+            )));
+            if drop_one() {
+                return None;
+            }
+        }
+
+        let outcome = self.run_handler(req, &server_name, &server)?;
+        let reply = outcome.unwrap_or_else(|fault| panic!("{fault}"));
+        // A server that was replaced or deleted (a crash) must not answer:
+        // its reply could reflect state the tester has since thrown away.
+        if self.net.is_dead(&self.name, &server_name, &server) {
+            return None;
+        }
+        if !route.reliable && drop_one() {
+            return None;
+        }
+        if route.long_reordering && labrt::rand::random_range(0..900) < REORDER_PER_900 {
+            // Skewed toward short delays, as in Go: 200 + rand(0 .. 1+rand(0..2000)).
+            let spread = labrt::rand::random_range(0..REORDER_SPREAD_MS);
+            let ms = REORDER_MIN_MS + labrt::rand::random_range(0..=spread);
+            sleep(Duration::from_millis(ms));
+        }
+        self.net
+            .total_bytes
+            .fetch_add(reply.len() as u64, Ordering::Relaxed);
+        Some(reply)
+    }
+
+    /// Hands `req` to a worker and waits, giving up (`None`) if the call
+    /// becomes dead first. The handler itself is never interrupted.
+    fn run_handler(&self, req: Request, server_name: &Name, server: &Server) -> Option<Outcome> {
+        let (tx, rx) = channel::bounded(1);
+        let target = server.clone();
+        self.net.workers.run(move || {
+            // The caller may have given up; then nobody wants the reply.
+            let _ = tx.send(target.dispatch(req));
+        });
+        loop {
+            match rx.recv_timeout(DEATH_POLL) {
+                Ok(outcome) => return Some(outcome),
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.net.is_dead(&self.name, server_name, server) {
+                        return None;
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    unreachable!("labrpc: a worker dropped a call without answering")
+                }
+            }
+        }
+    }
+}
+
+impl Net {
+    fn end_mut(&self, end: &Name, op: &str, f: impl FnOnce(&mut End)) {
+        match self.state.lock().ends.get_mut(end) {
+            Some(e) => f(e),
+            None => panic!("labrpc: {op}: no end called {end} (make it with make_end first)"),
+        }
+    }
+
+    fn route(&self, end: &Name) -> Route {
+        let st = self.state.lock();
+        let server = st
+            .ends
+            .get(end)
+            .filter(|e| e.enabled)
+            .and_then(|e| e.server.as_ref())
+            .and_then(|name| Some((name.clone(), st.servers.get(name)?.clone())));
+        Route {
+            server,
+            reliable: st.reliable,
+            long_delays: st.long_delays,
+            long_reordering: st.long_reordering,
+        }
+    }
+
+    /// A call is dead once its end is disabled or its server is no longer
+    /// the one registered under its name.
+    fn is_dead(&self, end: &Name, server_name: &Name, server: &Server) -> bool {
+        let st = self.state.lock();
+        let enabled = st.ends.get(end).is_some_and(|e| e.enabled);
+        let same_server = st.servers.get(server_name).is_some_and(|s| s.same(server));
+        !enabled || !same_server
+    }
+}
+
+fn drop_one() -> bool {
+    labrt::rand::random_range(0..1000) < DROP_PER_MILLE
+}

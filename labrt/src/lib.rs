@@ -1,0 +1,51 @@
+//! labrt — the runtime facade of raftlab.
+//!
+//! Lab code (the student's Raft and key/value server, labrpc, the testers)
+//! gets every thread, clock reading, lock, channel and random number from
+//! here, never from `std::thread`, `std::time`, `parking_lot`, `crossbeam`
+//! or `rand` directly; clippy's `disallowed-types` and `disallowed-methods`
+//! (see `clippy.toml`) enforce the rule. Because all of those operations pass
+//! through one place, raftlab can later run the very same student code in a
+//! deterministic simulation with virtual time, without changing a line of it.
+//!
+//! The modules mirror the crates students would otherwise use, with the same
+//! method names and semantics:
+//!
+//! * [`thread`] — `spawn`, `spawn_named`, `JoinHandle`, `yield_now`.
+//!   A panic in a lab thread ends the whole test process, as a panic in any
+//!   goroutine ends a Go test: a peer that died silently would otherwise
+//!   surface much later as a baffling timeout.
+//! * [`time`] — `sleep`, `Instant`, `Duration`.
+//! * [`sync`] — `Mutex` and `Condvar` with parking_lot's API (`lock()` returns
+//!   the guard directly; there is no poisoning), `Arc` and atomics.
+//! * [`channel`] — crossbeam-channel's `unbounded`, `bounded`, `Sender`,
+//!   `Receiver` and error types.
+//! * [`rand`] — random numbers from one seeded source. Set `LAB_SEED=<n>` to
+//!   fix the seed; otherwise one is drawn and [`rand::seed`] reports it.
+//!
+//! ```
+//! use labrt::{channel, sync::{Arc, Mutex}, thread, time::Duration};
+//!
+//! let count = Arc::new(Mutex::new(0));
+//! let (tx, rx) = channel::unbounded();
+//! for i in 0..3 {
+//!     let (count, tx) = (count.clone(), tx.clone());
+//!     thread::spawn_named(format!("worker-{i}"), move || {
+//!         *count.lock() += 1;
+//!         tx.send(i).unwrap();
+//!     });
+//! }
+//! let mut got: Vec<i32> = (0..3).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
+//! got.sort();
+//! assert_eq!(got, [0, 1, 2]);
+//! assert_eq!(*count.lock(), 3);
+//! ```
+
+// labrt is the one place allowed to touch what it wraps.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+pub mod channel;
+pub mod rand;
+pub mod sync;
+pub mod thread;
+pub mod time;

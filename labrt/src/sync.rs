@@ -1,0 +1,166 @@
+//! Locks for lab code: [`Mutex`] and [`Condvar`] with parking_lot's API.
+//!
+//! `lock()` returns the guard directly (no poisoning, no `unwrap()`), and a
+//! condition variable waits on a `&mut MutexGuard`:
+//!
+//! ```
+//! use labrt::sync::{Arc, Condvar, Mutex};
+//!
+//! let pair = Arc::new((Mutex::new(false), Condvar::new()));
+//! let pair2 = pair.clone();
+//! labrt::thread::spawn(move || {
+//!     *pair2.0.lock() = true;
+//!     pair2.1.notify_all();
+//! });
+//! let mut ready = pair.0.lock();
+//! while !*ready {
+//!     pair.1.wait(&mut ready);
+//! }
+//! ```
+//!
+//! The rule every lab repeats: never hold a lock while you wait for something
+//! that may need the same lock, an RPC reply or a send on the apply channel
+//! above all.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+use crate::time::{Duration, Instant};
+
+pub use std::sync::{Arc, Weak, atomic};
+
+/// A mutual-exclusion lock protecting a `T`.
+#[derive(Default)]
+pub struct Mutex<T: ?Sized>(parking_lot::Mutex<T>);
+
+/// Access to the data of a locked [`Mutex`]; the lock is released on drop.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct MutexGuard<'a, T: ?Sized>(parking_lot::MutexGuard<'a, T>);
+
+impl<T> Mutex<T> {
+    /// A new unlocked mutex holding `value`.
+    #[inline]
+    pub const fn new(value: T) -> Mutex<T> {
+        Mutex(parking_lot::Mutex::new(value))
+    }
+
+    /// Consumes the mutex and returns the data.
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Blocks until the lock is free, then takes it.
+    #[inline]
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        MutexGuard(self.0.lock())
+    }
+
+    /// Takes the lock if it is free right now.
+    #[inline]
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.0.try_lock().map(MutexGuard)
+    }
+
+    /// The data, through a unique borrow (no locking needed).
+    #[inline]
+    pub fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut()
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+/// A condition variable: wait for a change of the data behind a [`Mutex`].
+#[derive(Default, Debug)]
+pub struct Condvar(parking_lot::Condvar);
+
+/// Whether a timed wait returned because its time ran out.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// True if the wait ended by timeout rather than by a notification.
+    #[inline]
+    pub fn timed_out(&self) -> bool {
+        self.0
+    }
+}
+
+impl Condvar {
+    /// A new condition variable.
+    #[inline]
+    pub const fn new() -> Condvar {
+        Condvar(parking_lot::Condvar::new())
+    }
+
+    /// Releases the lock, sleeps until notified, then takes the lock again.
+    /// Wake-ups can be spurious: always wait in a loop that re-checks.
+    #[inline]
+    pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
+        self.0.wait(&mut guard.0);
+    }
+
+    /// Like [`wait`](Self::wait), giving up after `timeout`.
+    #[inline]
+    pub fn wait_for<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Duration,
+    ) -> WaitTimeoutResult {
+        WaitTimeoutResult(self.0.wait_for(&mut guard.0, timeout).timed_out())
+    }
+
+    /// Like [`wait`](Self::wait), giving up at `deadline`.
+    #[inline]
+    pub fn wait_until<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: Instant,
+    ) -> WaitTimeoutResult {
+        WaitTimeoutResult(
+            self.0
+                .wait_until(&mut guard.0, deadline.into_std())
+                .timed_out(),
+        )
+    }
+
+    /// Wakes one waiting thread; returns whether there was one.
+    #[inline]
+    pub fn notify_one(&self) -> bool {
+        self.0.notify_one()
+    }
+
+    /// Wakes every waiting thread; returns how many there were.
+    #[inline]
+    pub fn notify_all(&self) -> usize {
+        self.0.notify_all()
+    }
+}
