@@ -77,6 +77,26 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
+impl<T: ?Sized> MutexGuard<'_, T> {
+    /// Releases the lock while `f` runs, then takes it again.
+    ///
+    /// The way to do something slow (send on a channel, make an RPC) in the
+    /// middle of a critical section without holding the lock:
+    ///
+    /// ```
+    /// use labrt::sync::{Mutex, MutexGuard};
+    ///
+    /// let m = Mutex::new(1);
+    /// let mut g = m.lock();
+    /// let n = MutexGuard::unlocked(&mut g, || 41); // the lock is free here
+    /// *g += n;
+    /// assert_eq!(*g, 42);
+    /// ```
+    pub fn unlocked<U>(guard: &mut Self, f: impl FnOnce() -> U) -> U {
+        parking_lot::MutexGuard::unlocked(&mut guard.0, f)
+    }
+}
+
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
     #[inline]

@@ -4,6 +4,11 @@
 //! [`JoinHandle`]. Name your long-lived threads (`"raft-2-ticker"`): the name
 //! appears in panic messages and, later, in deadlock reports.
 //!
+//! Threads are pooled: a thread whose closure returned waits a few seconds
+//! for another one before it exits, because lab code starts a thread per
+//! RPC and an OS thread is slow to start. Nothing of that shows: each
+//! closure runs with its own name and its own `JoinHandle`.
+//!
 //! A panic in a thread started here ends the whole process with exit code 101
 //! after printing the thread's name, the location and the message on the real
 //! stderr (cargo's output capture would otherwise swallow it). That is what
@@ -12,27 +17,48 @@
 //! later as "expected one leader, got none".
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
-use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use parking_lot::{Condvar, Mutex};
 
 /// An owned permission to join a thread started by [`spawn`].
-#[derive(Debug)]
-pub struct JoinHandle<T>(std::thread::JoinHandle<T>);
+pub struct JoinHandle<T>(Arc<Packet<T>>);
 
 impl<T> JoinHandle<T> {
     /// Waits for the thread to finish and returns its result.
     ///
     /// Lab threads never return `Err`: a panic ends the process instead.
     pub fn join(self) -> std::thread::Result<T> {
-        self.0.join()
+        let mut result = self.0.result.lock();
+        loop {
+            if let Some(value) = result.take() {
+                return Ok(value);
+            }
+            self.0.done.wait(&mut result);
+        }
     }
 
     /// Whether the thread has finished running its closure.
     pub fn is_finished(&self) -> bool {
-        self.0.is_finished()
+        self.0.result.lock().is_some()
     }
+}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad("JoinHandle { .. }")
+    }
+}
+
+/// Where a thread leaves its result for `join`.
+struct Packet<T> {
+    result: Mutex<Option<T>>,
+    done: Condvar,
 }
 
 /// Starts a thread running `f`, named `lab-<n>`.
@@ -58,20 +84,82 @@ where
     install_panic_hook();
     let mut name = name.into();
     if name.is_empty() {
-        name = format!("lab-{}", next_thread_number());
+        name = format!("lab-{}", next_number());
     }
-    let inner = std::thread::Builder::new()
-        .name(name.clone())
-        .spawn(move || {
-            LAB_THREAD.with(|t| *t.borrow_mut() = Some(name));
-            match panic::catch_unwind(AssertUnwindSafe(f)) {
-                Ok(v) => v,
-                // The hook already printed the panic; now end the run, as Go would.
-                Err(_) => std::process::exit(101),
+    let packet = Arc::new(Packet {
+        result: Mutex::new(None),
+        done: Condvar::new(),
+    });
+    let theirs = packet.clone();
+    pool_run(Box::new(move || {
+        LAB_THREAD.with(|t| *t.borrow_mut() = Some(name));
+        match panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(value) => {
+                *theirs.result.lock() = Some(value);
+                theirs.done.notify_all();
             }
-        })
-        .unwrap_or_else(|e| panic!("labrt: cannot start a thread: {e}"));
-    JoinHandle(inner)
+            // The hook already printed the panic; now end the run, as Go would.
+            Err(_) => std::process::exit(101),
+        }
+        LAB_THREAD.with(|t| *t.borrow_mut() = None);
+    }));
+    JoinHandle(packet)
+}
+
+// Lab code starts a thread for every RPC it sends, as Go code starts a
+// goroutine. An OS thread costs about 60 µs of CPU to start and stop on
+// this kind of machine, so finished threads wait a while for another
+// closure to run instead of exiting: a start then costs a hand-off.
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// How long a finished thread waits for a new closure before it exits.
+const IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The threads waiting for a closure, each by the sender that reaches it
+/// and its number; the most recently idle last.
+static IDLE: Mutex<Vec<(u64, Sender<Job>)>> = Mutex::new(Vec::new());
+
+fn pool_run(job: Job) {
+    let idle = IDLE.lock().pop();
+    match idle {
+        Some((_, worker)) => worker
+            .send(job)
+            .expect("labrt: an idle thread stopped listening"),
+        None => {
+            let id = next_number();
+            std::thread::Builder::new()
+                .name(format!("labrt-{id}"))
+                .spawn(move || pool_worker(id, job))
+                .unwrap_or_else(|e| panic!("labrt: cannot start a thread: {e}"));
+        }
+    }
+}
+
+fn pool_worker(id: u64, mut job: Job) {
+    let (tx, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::bounded(1);
+    loop {
+        job();
+        IDLE.lock().push((id, tx.clone()));
+        job = match rx.recv_timeout(IDLE_EXIT) {
+            Ok(next) => next,
+            Err(RecvTimeoutError::Timeout) => {
+                let mut idle = IDLE.lock();
+                match idle.iter().position(|(i, _)| *i == id) {
+                    Some(pos) => {
+                        idle.remove(pos);
+                        return;
+                    }
+                    // Taken off the list just now: a closure is on its way.
+                    None => {
+                        drop(idle);
+                        rx.recv().expect("labrt: a closure was promised")
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => unreachable!("this thread holds a sender"),
+        };
+    }
 }
 
 /// Lets another thread run.
@@ -99,23 +187,24 @@ thread_local! {
     static LAB_THREAD: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-fn next_thread_number() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
+fn next_number() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Lab threads print their panics on the real stderr, because the process
-/// exits right after and captured output would be lost; other threads (the
-/// test's own) keep the default behaviour, so `#[should_panic]` and cargo's
-/// failure report work as usual.
+/// A lab thread's panic is printed with the thread's lab name. One that
+/// ends the process goes to the real stderr, since captured output would be
+/// lost with the process; one that framework code catches goes through
+/// cargo's capture like any test output. Other threads (the test's own)
+/// keep the default behaviour, so `#[should_panic]` and cargo's failure
+/// report work as usual.
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let default_hook = panic::take_hook();
         panic::set_hook(Box::new(move |info| match current_name() {
-            Some(name) if !is_caught_by_framework() => report_lab_panic(&name, info),
-            _ => default_hook(info),
+            Some(name) => report_lab_panic(&name, info),
+            None => default_hook(info),
         }));
     });
 }
@@ -126,6 +215,10 @@ fn report_lab_panic(name: &str, info: &PanicHookInfo<'_>) {
         .map(|l| format!(" at {}:{}", l.file(), l.line()))
         .unwrap_or_default();
     let message = panic_message(info.payload());
+    if CAUGHT.get() > 0 {
+        eprintln!("\nthread '{name}' panicked{location}:\n{message}");
+        return;
+    }
     let backtrace = std::backtrace::Backtrace::capture();
     let mut err = std::io::stderr().lock();
     let _ = writeln!(
@@ -139,11 +232,8 @@ fn report_lab_panic(name: &str, info: &PanicHookInfo<'_>) {
 }
 
 thread_local! {
-    static CAUGHT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-fn is_caught_by_framework() -> bool {
-    CAUGHT.with(|c| c.get() > 0)
+    /// How many `catch_panic` calls the current thread is inside.
+    static CAUGHT: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Runs `f`, returning its panic instead of ending the process.
@@ -153,8 +243,8 @@ fn is_caught_by_framework() -> bool {
 /// naming the method. The panic hook still prints the original message and
 /// location (through cargo's capture, so a failing test shows it).
 pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    CAUGHT.with(|c| c.set(c.get() + 1));
+    CAUGHT.set(CAUGHT.get() + 1);
     let result = panic::catch_unwind(AssertUnwindSafe(f));
-    CAUGHT.with(|c| c.set(c.get() - 1));
+    CAUGHT.set(CAUGHT.get() - 1);
     result.map_err(|payload| panic_message(&*payload))
 }
