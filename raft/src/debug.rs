@@ -1,0 +1,178 @@
+//! Topic logging for debugging Raft (and, later, the KV server).
+//!
+//! ```
+//! # use raft::dlog;
+//! # let (me, term) = (1, 4);
+//! dlog!(Vote, me, "granting vote to S{} in T{}", 2, term);
+//! ```
+//!
+//! prints, when logging is on, one line on stderr:
+//!
+//! ```text
+//! 001234 VOTE S1 granting vote to S2 in T4
+//! ```
+//!
+//! that is: milliseconds since the test started, the topic, the peer, the
+//! message. `make dslogs` colors such logs and lays them out one column per
+//! peer. Logging is off unless the environment variable `LAB_LOG` is set:
+//! `LAB_LOG=1` shows every topic, `LAB_LOG=VOTE,LEAD` only those. When it is
+//! off a `dlog!` costs one load and a branch: its arguments are not even
+//! evaluated, so leave your log lines in.
+//!
+//! Topics: TIMR (timers), VOTE, LEAD (leadership), TERM, LOG1 (sending
+//! entries), LOG2 (receiving entries), CMIT (commits and applies), PERS
+//! (persistence), SNAP (snapshots), DROP (ignored RPCs and replies), CLNT
+//! (KV clients), TEST (the tester), INFO, WARN, ERRO.
+
+use std::fmt;
+use std::io::Write;
+use std::sync::OnceLock;
+
+use labrt::sync::Mutex;
+use labrt::time::Instant;
+
+/// What a log line is about; see the module documentation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Topic {
+    Timr,
+    Vote,
+    Lead,
+    Term,
+    Log1,
+    Log2,
+    Cmit,
+    Pers,
+    Snap,
+    Drop,
+    Clnt,
+    Test,
+    Info,
+    Warn,
+    Erro,
+}
+
+const ALL: [Topic; 15] = [
+    Topic::Timr,
+    Topic::Vote,
+    Topic::Lead,
+    Topic::Term,
+    Topic::Log1,
+    Topic::Log2,
+    Topic::Cmit,
+    Topic::Pers,
+    Topic::Snap,
+    Topic::Drop,
+    Topic::Clnt,
+    Topic::Test,
+    Topic::Info,
+    Topic::Warn,
+    Topic::Erro,
+];
+
+impl Topic {
+    /// The four-letter name that starts the log line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::Timr => "TIMR",
+            Topic::Vote => "VOTE",
+            Topic::Lead => "LEAD",
+            Topic::Term => "TERM",
+            Topic::Log1 => "LOG1",
+            Topic::Log2 => "LOG2",
+            Topic::Cmit => "CMIT",
+            Topic::Pers => "PERS",
+            Topic::Snap => "SNAP",
+            Topic::Drop => "DROP",
+            Topic::Clnt => "CLNT",
+            Topic::Test => "TEST",
+            Topic::Info => "INFO",
+            Topic::Warn => "WARN",
+            Topic::Erro => "ERRO",
+        }
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// Logs a line under a topic for a peer, if `LAB_LOG` lets that topic through.
+///
+/// `dlog!(Topic, peer, "format", args…)`, where `Topic` is one of the
+/// [`Topic`] variants (`Vote`, `Lead`, …) and `peer` the server's index.
+#[macro_export]
+macro_rules! dlog {
+    ($topic:ident, $peer:expr, $($arg:tt)+) => {
+        if $crate::debug::enabled($crate::debug::Topic::$topic) {
+            $crate::debug::write($crate::debug::Topic::$topic, $peer, format_args!($($arg)+));
+        }
+    };
+}
+
+/// Whether `LAB_LOG` lets `topic` through.
+#[inline]
+pub fn enabled(topic: Topic) -> bool {
+    topics() & topic.bit() != 0
+}
+
+/// Writes one log line; call it through [`dlog!`](crate::dlog).
+pub fn write(topic: Topic, peer: usize, message: fmt::Arguments<'_>) {
+    let ms = clock().lock().elapsed().as_millis();
+    let line = format!("{ms:06} {} S{peer} {message}\n", topic.name());
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// Restarts the log clock; the tester calls it when a test begins.
+pub fn reset_clock() {
+    *clock().lock() = Instant::now();
+}
+
+fn clock() -> &'static Mutex<Instant> {
+    static START: OnceLock<Mutex<Instant>> = OnceLock::new();
+    START.get_or_init(|| Mutex::new(Instant::now()))
+}
+
+fn topics() -> u32 {
+    static TOPICS: OnceLock<u32> = OnceLock::new();
+    *TOPICS.get_or_init(|| parse_topics(std::env::var("LAB_LOG").ok().as_deref()))
+}
+
+fn parse_topics(setting: Option<&str>) -> u32 {
+    match setting.map(str::trim) {
+        None | Some("" | "0") => 0,
+        Some("1" | "all" | "ALL") => u32::MAX,
+        Some(list) => list
+            .split(',')
+            .map(|name| {
+                let name = name.trim().to_ascii_uppercase();
+                match ALL.iter().find(|t| t.name() == name) {
+                    Some(t) => t.bit(),
+                    None => panic!(
+                        "LAB_LOG: unknown topic {name:?}; use 1 for all, or some of {}",
+                        ALL.map(Topic::name).join(",")
+                    ),
+                }
+            })
+            .fold(0, |acc, bit| acc | bit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings() {
+        assert_eq!(parse_topics(None), 0);
+        assert_eq!(parse_topics(Some("0")), 0);
+        assert_eq!(parse_topics(Some("1")), u32::MAX);
+        let some = parse_topics(Some("vote, LEAD"));
+        assert_eq!(some, Topic::Vote.bit() | Topic::Lead.bit());
+    }
+
+    #[test]
+    #[should_panic(expected = "LAB_LOG: unknown topic \"VOTES\"")]
+    fn unknown_topic_is_named() {
+        parse_topics(Some("VOTES"));
+    }
+}

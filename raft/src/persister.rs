@@ -1,0 +1,69 @@
+//! Where Raft keeps what must survive a crash: its state and its snapshot.
+//!
+//! The tester hands each peer a `Persister`. When it "crashes" a peer it
+//! keeps a copy of what was last saved and gives the restarted peer a new
+//! `Persister` holding it, so only what you `save` survives. Save the
+//! state and the snapshot together, in one call: a crash between two calls
+//! would leave them out of step.
+//!
+//! A `Persister` is a handle: clones share the same storage. `copy` makes an
+//! independent one.
+//!
+//! ```
+//! let p = raft::Persister::new();
+//! p.save(vec![1, 2, 3], vec![]);
+//! assert_eq!(p.read_raft_state(), [1, 2, 3]);
+//! assert_eq!(p.copy().raft_state_size(), 3);
+//! ```
+
+use labrt::sync::{Arc, Mutex};
+
+/// A peer's stable storage (one per peer, shared with the tester).
+#[derive(Clone, Default, Debug)]
+pub struct Persister(Arc<Mutex<Saved>>);
+
+#[derive(Clone, Default, Debug)]
+struct Saved {
+    raft_state: Vec<u8>,
+    snapshot: Vec<u8>,
+}
+
+impl Persister {
+    /// Empty storage.
+    pub fn new() -> Persister {
+        Persister::default()
+    }
+
+    /// A new, independent `Persister` holding what this one holds now.
+    pub fn copy(&self) -> Persister {
+        Persister(Arc::new(Mutex::new(self.0.lock().clone())))
+    }
+
+    /// Replaces both the Raft state and the snapshot, atomically.
+    pub fn save(&self, raft_state: Vec<u8>, snapshot: Vec<u8>) {
+        *self.0.lock() = Saved {
+            raft_state,
+            snapshot,
+        };
+    }
+
+    /// The Raft state last saved (empty if none).
+    pub fn read_raft_state(&self) -> Vec<u8> {
+        self.0.lock().raft_state.clone()
+    }
+
+    /// The snapshot last saved (empty if none).
+    pub fn read_snapshot(&self) -> Vec<u8> {
+        self.0.lock().snapshot.clone()
+    }
+
+    /// Size in bytes of the Raft state last saved.
+    pub fn raft_state_size(&self) -> usize {
+        self.0.lock().raft_state.len()
+    }
+
+    /// Size in bytes of the snapshot last saved.
+    pub fn snapshot_size(&self) -> usize {
+        self.0.lock().snapshot.len()
+    }
+}

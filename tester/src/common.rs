@@ -1,0 +1,141 @@
+//! What every lab tester shares: its output lines, its way of failing, its
+//! time limit.
+//!
+//! * Output goes straight to the real stdout ([`print_live`]): cargo's test
+//!   capture only intercepts `print!` and friends, so a student sees each
+//!   `Test (2A): ... ...` title and its `Passed` line as the test runs, as
+//!   with `go test`, without `--nocapture`.
+//! * A failure is a panic of the test's thread with MIT's message followed
+//!   by the seed, `expected one leader, got none (LAB_SEED=123)`, so that
+//!   `LAB_SEED=123 cargo test ...` repeats the run ([`fatal!`](crate::fatal)).
+//! * A test may take [`TIME_LIMIT`]; a [`Watchdog`] ends the whole process
+//!   when one takes longer, so a deadlocked peer cannot hang the run.
+
+use std::io::Write;
+use std::sync::Once;
+
+use labrt::channel::{self, RecvTimeoutError, Sender};
+use labrt::sync::Mutex;
+use labrt::time::{Duration, Instant};
+
+/// How long one test may run, counted from the making of its config.
+pub const TIME_LIMIT: Duration = Duration::from_secs(120);
+
+const TIMEOUT_MESSAGE: &str = "test took longer than 120 seconds";
+
+/// Writes `text` to the real stdout at once, past cargo's output capture.
+pub fn print_live(text: &str) {
+    let mut out = std::io::stdout().lock();
+    // Nothing sensible to do if stdout is gone; the test's verdict stands.
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// Writes `text` to the real stderr at once: for messages printed right
+/// before the process exits, which captured output would lose.
+pub fn eprint_live(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Prints a test's title line: `Test (2A): initial election ...`.
+///
+/// It starts on a line of its own: cargo's test runner has just written
+/// `test initial_election_2a ... ` without ending its line.
+pub fn print_begin(description: &str) {
+    print_live(&format!("\n{description} ...\n"));
+}
+
+/// Prints the line of a test that passed: `  ... Passed --`, the seconds it
+/// took, the number of peers, then `counts`, the lab's own figures already
+/// laid out (the Raft tester's are RPCs, bytes and agreements; the KV
+/// tester's RPCs and client operations).
+pub fn print_passed(elapsed: Duration, peers: usize, counts: &str) {
+    let secs = elapsed.as_secs_f64();
+    print_live(&format!("  ... Passed --  {secs:4.1}  {peers} {counts}\n"));
+}
+
+/// `message` followed by the seed of this run: `... (LAB_SEED=123)`.
+pub fn with_seed(message: impl std::fmt::Display) -> String {
+    format!("{message} (LAB_SEED={})", labrt::rand::seed())
+}
+
+/// Fails the test: panics with `message` and the seed (see [`fatal!`](crate::fatal)).
+///
+/// On the test's thread this fails the test, like Go's `t.Fatalf`; in a lab
+/// thread (an apply-channel reader) it ends the process, like `log.Fatalf`.
+#[track_caller]
+pub fn fatal(message: impl std::fmt::Display) -> ! {
+    panic!("{}", with_seed(message))
+}
+
+/// `fatal!("only {} decided for index {}", nd, index)`: fails the test with
+/// MIT's message and the seed of the run.
+#[macro_export]
+macro_rules! fatal {
+    ($($arg:tt)+) => {
+        $crate::common::fatal(format_args!($($arg)+))
+    };
+}
+
+/// `n` random characters of base64's URL alphabet, like Go's `randstring`
+/// (whose base64 of random bytes makes each character uniform over 64).
+pub fn randstring(n: usize) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (0..n)
+        .map(|_| char::from(ALPHABET[labrt::rand::random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// Warns once per process, as Go's testers do, that one CPU hides races.
+pub fn warn_if_one_cpu() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            print_live("warning: only one CPU, which may conceal locking bugs\n");
+        }
+    });
+}
+
+/// Enforces [`TIME_LIMIT`] on one test.
+///
+/// Go checks the limit only when a test ends, so a test whose peers
+/// deadlock never ends and hangs `go test`. The watchdog's thread instead
+/// prints `test took longer than 120 seconds` (and the seed) and ends the
+/// process once the limit passes, unless [`Watchdog::stop`] was called or
+/// the watchdog dropped first.
+pub struct Watchdog {
+    start: Instant,
+    /// Dropping the sender wakes the watchdog's thread and ends it.
+    stop: Mutex<Option<Sender<()>>>,
+}
+
+impl Watchdog {
+    /// Starts the clock, and the thread that watches it.
+    pub fn start() -> Watchdog {
+        let (stop, stopped) = channel::bounded::<()>(0);
+        labrt::thread::spawn_named("tester-watchdog", move || {
+            if let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TIME_LIMIT) {
+                eprint_live(&format!("\n{}\n", with_seed(TIMEOUT_MESSAGE)));
+                std::process::exit(1);
+            }
+        });
+        Watchdog {
+            start: Instant::now(),
+            stop: Mutex::new(Some(stop)),
+        }
+    }
+
+    /// Fails the test if it has taken longer than the limit (Go's
+    /// `checkTimeout`, for a test that ends just past it).
+    #[track_caller]
+    pub fn check(&self) {
+        if self.start.elapsed() > TIME_LIMIT {
+            fatal(TIMEOUT_MESSAGE);
+        }
+    }
+
+    /// Ends the watch: the test is over, even if some of its threads linger.
+    pub fn stop(&self) {
+        self.stop.lock().take();
+    }
+}
