@@ -65,12 +65,18 @@ fn setup(name: impl Into<labrpc::Name>) -> (Network, Arc<Mutex<JunkServer>>) {
     (net, js)
 }
 
+/// An end called `name`, connected to `server` and enabled.
+fn connected_end(net: &Network, name: &str, server: impl Into<labrpc::Name>) -> labrpc::ClientEnd {
+    let end = net.make_end(name);
+    net.connect(name, server);
+    net.enable(name, true);
+    end
+}
+
 #[test]
 fn basic() {
     let (net, _) = setup("server99");
-    let end = net.make_end("end1-99");
-    net.connect("end1-99", "server99");
-    net.enable("end1-99", true);
+    let end = connected_end(&net, "end1-99", "server99");
 
     let reply: Option<String> = end.call("JunkServer.Handler2", &111i64);
     assert_eq!(
@@ -90,9 +96,7 @@ fn basic() {
 #[test]
 fn types() {
     let (net, _) = setup("server99");
-    let end = net.make_end("end1-99");
-    net.connect("end1-99", "server99");
-    net.enable("end1-99", true);
+    let end = connected_end(&net, "end1-99", "server99");
 
     let reply: Option<JunkReply> = end.call("JunkServer.Handler4", &JunkArgs { x: 0 });
     assert_eq!(reply.expect("no reply").x, "pointer");
@@ -121,9 +125,7 @@ fn disconnect() {
 #[test]
 fn counts() {
     let (net, _) = setup(99);
-    let end = net.make_end("end1-99");
-    net.connect("end1-99", 99);
-    net.enable("end1-99", true);
+    let end = connected_end(&net, "end1-99", 99);
 
     for i in 0..17i64 {
         let reply: Option<String> = end.call("JunkServer.Handler2", &i);
@@ -144,9 +146,7 @@ fn counts() {
 #[test]
 fn bytes() {
     let (net, _) = setup(99);
-    let end = net.make_end("end1-99");
-    net.connect("end1-99", 99);
-    net.enable("end1-99", true);
+    let end = connected_end(&net, "end1-99", 99);
 
     let arg = "x".repeat(288);
     for _ in 0..17 {
@@ -238,9 +238,7 @@ fn unreliable() {
 #[test]
 fn concurrent_one() {
     let (net, js) = setup(1000);
-    let end = net.make_end("c");
-    net.connect("c", 1000);
-    net.enable("c", true);
+    let end = connected_end(&net, "c", 1000);
 
     let nrpcs = 20;
     let handles: Vec<_> = (0..nrpcs as i64)
@@ -309,9 +307,7 @@ fn regression1() {
 #[test]
 fn killed() {
     let (net, _) = setup("server99");
-    let end = net.make_end("end1-99");
-    net.connect("end1-99", "server99");
-    net.enable("end1-99", true);
+    let end = connected_end(&net, "end1-99", "server99");
 
     let (done_tx, done_rx) = labrt::channel::bounded(1);
     thread::spawn(move || {
@@ -335,13 +331,6 @@ fn killed() {
 }
 
 // ---- raftlab's own tests: bad calls, panics, cleanup, reordering ----
-
-fn connected_end(net: &Network, name: &str, server: &str) -> labrpc::ClientEnd {
-    let end = net.make_end(name);
-    net.connect(name, server);
-    net.enable(name, true);
-    end
-}
 
 #[test]
 #[should_panic(

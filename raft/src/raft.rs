@@ -971,21 +971,37 @@ impl<C: Command> Raft<C> {
         });
     }
 
+    /// Locks the state to handle `peer`'s reply to a call made in
+    /// `sent_term`, if the reply still matters: not when it reveals a newer
+    /// term (then this peer steps down), nor when this peer is no longer the
+    /// leader of the term it sent the call in.
+    fn lock_for_reply(
+        &self,
+        peer: usize,
+        sent_term: u64,
+        reply_term: u64,
+    ) -> Option<MutexGuard<'_, State<C>>> {
+        let mut st = self.state.lock();
+        if reply_term > st.p.current_term {
+            self.become_follower(&mut st, reply_term);
+            return None;
+        }
+        if st.role != Role::Leader || st.p.current_term != sent_term {
+            return None; // a reply to an older term's request
+        }
+        st.last_heard[peer] = Instant::now();
+        Some(st)
+    }
+
     fn handle_append_reply(
         self: &Arc<Self>,
         peer: usize,
         args: &AppendEntriesArgs<C>,
         reply: AppendEntriesReply,
     ) {
-        let mut st = self.state.lock();
-        if reply.term > st.p.current_term {
-            self.become_follower(&mut st, reply.term);
+        let Some(mut st) = self.lock_for_reply(peer, args.term, reply.term) else {
             return;
-        }
-        if st.role != Role::Leader || st.p.current_term != args.term {
-            return; // a reply to an older term's request
-        }
-        st.last_heard[peer] = Instant::now();
+        };
         if reply.success {
             let matched = args.prev_log_index + args.entries.len();
             if matched <= st.match_index[peer] {
@@ -1029,15 +1045,9 @@ impl<C: Command> Raft<C> {
         args: &InstallSnapshotArgs,
         reply: InstallSnapshotReply,
     ) {
-        let mut st = self.state.lock();
-        if reply.term > st.p.current_term {
-            self.become_follower(&mut st, reply.term);
+        let Some(mut st) = self.lock_for_reply(peer, args.term, reply.term) else {
             return;
-        }
-        if st.role != Role::Leader || st.p.current_term != args.term {
-            return;
-        }
-        st.last_heard[peer] = Instant::now();
+        };
         st.match_index[peer] = st.match_index[peer].max(args.last_included_index);
         st.next_index[peer] = st.next_index[peer].max(args.last_included_index + 1);
         if st.next_index[peer] <= st.p.log.last_index() {
