@@ -6,18 +6,33 @@
 
 CARGO ?= cargo
 
-.PHONY: help build test lint bench clean test-2 test-2a test-2b test-2c test-2d test-one
+.PHONY: help build test lint bench clean test-2 test-2a test-2b test-2c test-2d test-one \
+	stress dslogs grade handout check-handout
 
 # The Raft tests, in one test binary; a name filter picks a part or a test.
 RAFT_TESTS = $(CARGO) test -p raft --test raft_test
 
+# The tools of test-scripts/ and course/.
+TOOL = $(CARGO) run -q -p test-scripts --bin
+
+# make stress: which tests (names, parts like 2A, or pieces of names), how
+# many runs of each, how many at once; ARGS passes any other dstest flag.
+TESTS ?= 2A
+N ?= 10
+P ?= 2
+
 help:
-	@echo "make test-2a         the 2A tests (likewise test-2b, test-2c, test-2d)"
-	@echo "make test-2          all of lab 2"
-	@echo "make test-one T=NAME one test by its name, e.g. T=initial_election_2a"
-	@echo "make test    run every test of the workspace"
-	@echo "make lint    cargo fmt --check and clippy with warnings as errors"
-	@echo "make bench   labrt overhead and labrpc throughput figures"
+	@echo "make test-2a                   the 2A tests (likewise test-2b, test-2c, test-2d)"
+	@echo "make test-2                    all of lab 2"
+	@echo "make test-one T=NAME           one test by its name, e.g. T=initial_election_2a"
+	@echo "make stress TESTS=2A N=100 P=4 run tests many times in parallel, each with its own seed"
+	@echo "make dslogs LOG=FILE           pretty-print a LAB_LOG log (ARGS='-c 3' for columns)"
+	@echo "make grade                     grade the lab code in this tree (PARTS='2A 2B', RUNS=k)"
+	@echo "make test                      run every test of the workspace"
+	@echo "make lint                      cargo fmt --check and clippy with warnings as errors"
+	@echo "make bench                     labrt overhead and labrpc throughput figures"
+	@echo "make handout                   (staff) write the student handout to target/handout/raftlab"
+	@echo "make check-handout             (staff) make the handout; build, lint and test-2a it as CI does"
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -35,6 +50,13 @@ test-one:
 	@test -n "$(T)" || { echo "usage: make test-one T=<test name>, e.g. T=initial_election_2a" >&2; exit 2; }
 	$(RAFT_TESTS) -- --exact $(T)
 
+stress:
+	@$(TOOL) dstest -- $(TESTS) -n $(N) -p $(P) $(ARGS)
+
+dslogs:
+	@test -n "$(LOG)" || { echo "usage: make dslogs LOG=<file> [ARGS='-c 3']" >&2; exit 2; }
+	@$(TOOL) dslogs -- $(LOG) $(ARGS)
+
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -44,3 +66,20 @@ bench:
 
 clean:
 	$(CARGO) clean
+
+# The grader and the student handout (staff only: course/ is not in the handout).
+GRADE_FLAGS = $(if $(PARTS),--parts "$(PARTS)") $(if $(RUNS),--runs $(RUNS))
+
+grade:
+	@test -d course || { echo "make grade: staff only (this tree is a handout)" >&2; exit 2; }
+	@$(CARGO) run -q -p course --bin grade -- $(GRADE_FLAGS)
+
+HANDOUT = target/handout/raftlab
+
+handout:
+	@test -d course || { echo "make handout: staff only (this tree is a handout)" >&2; exit 2; }
+	rm -rf $(HANDOUT)
+	$(CARGO) run --quiet -p course --bin handout -- --out $(HANDOUT)
+
+check-handout:
+	bash course/check-handout.sh

@@ -1,0 +1,593 @@
+//! The student handout: the repository as students get it.
+//!
+//! What goes in is every file git tracks (`git ls-files`), as it is in the
+//! work tree: a tracked file deleted from the work tree is left out, and an
+//! untracked file never goes in, so scratch notes cannot leak. Then:
+//!
+//! - the [`STAFF_ONLY`] paths are left out;
+//! - in the [`STUDENT_DIRS`], every solution region is replaced by its stub
+//!   ([`crate::regions`]); a Rust file elsewhere that holds a marker is an
+//!   error, since it would be handed out with its solution;
+//! - `README.md` is replaced by [`HANDOUT_README`], written for students;
+//! - the workspace `Cargo.toml` no longer lists the members left out, and
+//!   `Cargo.lock` keeps only the packages the remaining members use, so that
+//!   the handout builds with `--locked` and its first build changes nothing.
+//!
+//! Everything is read and checked before anything is written, and every
+//! problem found is reported: a bad marker leaves no half-made handout.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::regions;
+
+/// The directories whose files hold solution regions. Add `kvraft/src/` here
+/// with lab 3.
+pub const STUDENT_DIRS: &[&str] = &["raft/src/"];
+
+/// The source of the handout's `README.md`.
+pub const HANDOUT_README: &str = "docs/handout-README.md";
+
+/// What is left out of the handout: a path, or a directory ending in `/`.
+pub const STAFF_ONLY: &[&str] = &[
+    // This crate: the generator and, later, the grader.
+    "course/",
+    ".ci/",
+    // The maintainers' map of the code; it describes this generator and the
+    // reference solution. Students have the crate headers and docs/.
+    "ARCHITECTURE.md",
+    "docs/staff.md",
+    // It becomes README.md.
+    HANDOUT_README,
+];
+
+/// Where `make handout` writes, under the repository's root.
+pub const DEFAULT_OUT: &str = "target/handout/raftlab";
+
+/// Whether `path` (relative to the repository's root) is left out.
+pub fn is_staff_only(path: &str) -> bool {
+    STAFF_ONLY.iter().any(|&staff| {
+        if staff.ends_with('/') {
+            path.starts_with(staff)
+        } else {
+            path == staff
+        }
+    })
+}
+
+/// Why no handout was made: one message per problem, each naming its file
+/// (and line, for a marker).
+#[derive(Debug)]
+pub struct Error(pub Vec<String>);
+
+impl From<String> for Error {
+    fn from(message: String) -> Error {
+        Error(vec![message])
+    }
+}
+
+/// A file of the handout.
+pub struct HandoutFile {
+    /// Relative to the handout's root, with `/` separators (as git gives it).
+    pub path: String,
+    pub contents: Vec<u8>,
+    /// The source file's, so that scripts stay executable.
+    permissions: fs::Permissions,
+}
+
+/// The handout, made in memory.
+pub struct Handout {
+    pub files: Vec<HandoutFile>,
+    /// How many solution regions were replaced.
+    pub regions: usize,
+}
+
+/// The root of the git work tree that holds `dir`.
+pub fn repo_root(dir: &Path) -> Result<PathBuf, Error> {
+    let root = git(dir, &["rev-parse", "--show-toplevel"])?;
+    Ok(PathBuf::from(String::from_utf8_lossy(&root).trim_end()))
+}
+
+/// Makes the handout of the repository at `repo` (its root).
+pub fn make(repo: &Path) -> Result<Handout, Error> {
+    let mut problems = Vec::new();
+    let mut files = read_tracked(repo, &mut problems)?;
+    let mut regions = 0;
+    for file in &mut files {
+        match stub_out(file) {
+            Ok(n) => regions += n,
+            Err(problem) => problems.push(problem),
+        }
+    }
+    fix_workspace(&mut files, &mut problems);
+    if problems.is_empty() {
+        Ok(Handout { files, regions })
+    } else {
+        Err(Error(problems))
+    }
+}
+
+impl Handout {
+    /// Writes the handout into `out`, which must not exist or be empty: the
+    /// generator never deletes anything.
+    pub fn write(&self, out: &Path) -> Result<(), Error> {
+        if let Ok(mut entries) = fs::read_dir(out)
+            && entries.next().is_some()
+        {
+            return Err(format!(
+                "{} already exists and is not empty; remove it first (`make handout` does)",
+                out.display()
+            )
+            .into());
+        }
+        for file in &self.files {
+            let dest = out.join(&file.path);
+            let failed = |e: std::io::Error| format!("cannot write {}: {e}", dest.display());
+            if let Some(dir) = dest.parent() {
+                fs::create_dir_all(dir).map_err(failed)?;
+            }
+            fs::write(&dest, &file.contents).map_err(failed)?;
+            fs::set_permissions(&dest, file.permissions.clone()).map_err(failed)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs git in `dir`; its output, or an error with git's own message.
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, Error> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run git (is it installed?): {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`git {}` failed in {}: {}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )
+        .into());
+    }
+    Ok(output.stdout)
+}
+
+/// The files git tracks, less the staff-only ones, as they are in the work
+/// tree, with the student README as `README.md`. Unreadable files are
+/// problems; a failing git is an error.
+fn read_tracked(repo: &Path, problems: &mut Vec<String>) -> Result<Vec<HandoutFile>, Error> {
+    let listing = git(repo, &["ls-files", "-z"])?;
+    let mut files = Vec::new();
+    for path in listing.split(|&b| b == 0).filter(|p| !p.is_empty()) {
+        let Ok(path) = std::str::from_utf8(path) else {
+            problems.push(format!(
+                "{}: a file name that is not UTF-8",
+                String::from_utf8_lossy(path)
+            ));
+            continue;
+        };
+        if is_staff_only(path) {
+            continue;
+        }
+        let source = if path == "README.md" {
+            HANDOUT_README
+        } else {
+            path
+        };
+        let file = repo.join(source);
+        let read = fs::read(&file)
+            .and_then(|contents| fs::metadata(&file).map(|m| (contents, m.permissions())));
+        match read {
+            Ok((contents, permissions)) => files.push(HandoutFile {
+                path: path.to_string(),
+                contents,
+                permissions,
+            }),
+            // Deleted from the work tree, not yet from git: follow the work tree.
+            Err(e) if e.kind() == ErrorKind::NotFound && source == path => {}
+            Err(e) => problems.push(format!("{source}: cannot read it: {e}")),
+        }
+    }
+    Ok(files)
+}
+
+/// Replaces the solution regions of a student file by their stubs, and
+/// checks that any other Rust file holds no marker. The number of regions
+/// replaced.
+fn stub_out(file: &mut HandoutFile) -> Result<usize, String> {
+    if STUDENT_DIRS.iter().any(|dir| file.path.starts_with(dir)) {
+        let text = std::str::from_utf8(&file.contents).map_err(|_| {
+            format!(
+                "{}: not UTF-8 text, which every file of a student directory must be",
+                file.path
+            )
+        })?;
+        let stripped =
+            regions::strip(text).map_err(|e| format!("{}:{}: {}", file.path, e.line, e.message))?;
+        file.contents = stripped.text.into_bytes();
+        Ok(stripped.regions)
+    } else if file.path.ends_with(".rs") {
+        match regions::first_marker(&String::from_utf8_lossy(&file.contents)) {
+            Some(line) => Err(format!(
+                "{}:{line}: a solution marker outside the student directories ({}) would be \
+                 handed out with its solution; add the directory to STUDENT_DIRS in \
+                 course/src/handout.rs",
+                file.path,
+                STUDENT_DIRS.join(", ")
+            )),
+            None => Ok(0),
+        }
+    } else {
+        Ok(0)
+    }
+}
+
+/// Drops the left-out members from the workspace's `Cargo.toml`, checks that
+/// every remaining one is in the handout, and prunes `Cargo.lock` to what
+/// they use.
+fn fix_workspace(files: &mut [HandoutFile], problems: &mut Vec<String>) {
+    let rewritten = text_of(files, "Cargo.toml").and_then(|manifest| {
+        rewrite_members(
+            &manifest.ok_or("Cargo.toml: git does not track the workspace's Cargo.toml")?,
+        )
+    });
+    let (manifest, members) = match rewritten {
+        Ok(rewritten) => rewritten,
+        Err(problem) => {
+            problems.push(problem);
+            return;
+        }
+    };
+    set(files, "Cargo.toml", manifest);
+    let mut packages = Vec::new();
+    for member in &members {
+        match member_package(files, member) {
+            Ok(name) => packages.push(name),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    match text_of(files, "Cargo.lock") {
+        Ok(Some(lock)) => set(files, "Cargo.lock", prune_lock(&lock, &packages)),
+        Ok(None) => {}
+        Err(problem) => problems.push(problem),
+    }
+}
+
+/// The package name of workspace member `member`, which must be in the
+/// handout.
+fn member_package(files: &[HandoutFile], member: &str) -> Result<String, String> {
+    let path = format!("{member}/Cargo.toml");
+    let manifest = text_of(files, &path)?.ok_or_else(|| {
+        format!(
+            "Cargo.toml: workspace member `{member}` has no {path} among the files git tracks \
+             (git add it, or take it out of members)"
+        )
+    })?;
+    package_name(&manifest)
+        .map(str::to_string)
+        .ok_or_else(|| format!("{path}: found no `name = \"...\"` in its [package]"))
+}
+
+/// The text of the handout file at `path`, if there is one.
+fn text_of(files: &[HandoutFile], path: &str) -> Result<Option<String>, String> {
+    files
+        .iter()
+        .find(|f| f.path == path)
+        .map(|f| String::from_utf8(f.contents.clone()).map_err(|_| format!("{path}: not UTF-8")))
+        .transpose()
+}
+
+/// Replaces the contents of the handout file at `path`, which exists.
+fn set(files: &mut [HandoutFile], path: &str, text: String) {
+    if let Some(file) = files.iter_mut().find(|f| f.path == path) {
+        file.contents = text.into_bytes();
+    }
+}
+
+/// The workspace manifest with the left-out members taken out of its
+/// `members = [...]` line, and the members that remain. The line must be
+/// one line of plain strings: anything fancier is refused, not guessed at.
+fn rewrite_members(manifest: &str) -> Result<(String, Vec<String>), String> {
+    let mut out = String::with_capacity(manifest.len());
+    let mut section = "";
+    let mut kept = None;
+    for (i, line) in manifest.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            section = trimmed;
+        }
+        let value = match trimmed.split_once('=') {
+            Some((key, value)) if section == "[workspace]" && key.trim() == "members" => value,
+            _ => {
+                out.push_str(line);
+                continue;
+            }
+        };
+        let members = string_array(value.trim()).ok_or_else(|| {
+            format!(
+                "Cargo.toml:{}: cannot read the workspace members; the handout generator needs \
+                 them on one line, as members = [\"a\", \"b\"]",
+                i + 1
+            )
+        })?;
+        let remaining: Vec<String> = members
+            .into_iter()
+            .filter(|m| !is_staff_only(&format!("{m}/")))
+            .collect();
+        let quoted: Vec<String> = remaining.iter().map(|m| format!("\"{m}\"")).collect();
+        let indent = &line[..line.len() - line.trim_start().len()];
+        out.push_str(&format!("{indent}members = [{}]\n", quoted.join(", ")));
+        kept = Some(remaining);
+    }
+    let kept = kept.ok_or("Cargo.toml: found no `members = [...]` line in its [workspace]")?;
+    Ok((out, kept))
+}
+
+/// The strings of a one-line TOML array of plain strings, `["a", "b"]`.
+fn string_array(value: &str) -> Option<Vec<String>> {
+    let inner = value.strip_prefix('[')?.strip_suffix(']')?;
+    inner
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| Some(item.strip_prefix('"')?.strip_suffix('"')?.to_string()))
+        .collect()
+}
+
+/// The `name` of a crate manifest's `[package]`.
+fn package_name(manifest: &str) -> Option<&str> {
+    let mut in_package = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim() == "name"
+        {
+            return value.trim().strip_prefix('"')?.strip_suffix('"');
+        }
+    }
+    None
+}
+
+/// One `[[package]]` of a Cargo.lock.
+struct LockedPackage<'a> {
+    name: &'a str,
+    version: &'a str,
+    /// From the workspace (no `source`), rather than from a registry or git.
+    local: bool,
+    /// Each as `name`, or `name version` when the lock has several versions.
+    dependencies: Vec<(&'a str, Option<&'a str>)>,
+}
+
+impl<'a> LockedPackage<'a> {
+    fn parse(block: &'a str) -> LockedPackage<'a> {
+        let field = |key: &str| {
+            block.lines().find_map(|line| {
+                let value = line.strip_prefix(key)?.trim_start().strip_prefix('=')?;
+                Some(value.trim().trim_matches('"'))
+            })
+        };
+        let dependencies = block
+            .split_once("dependencies = [")
+            .map(|(_, rest)| rest.split(']').next().unwrap_or(""))
+            .unwrap_or("")
+            .lines()
+            .filter_map(|line| {
+                let spec = line.trim().trim_end_matches(',').trim_matches('"');
+                let mut words = spec.split_whitespace();
+                Some((words.next()?, words.next()))
+            })
+            .collect();
+        LockedPackage {
+            name: field("name").unwrap_or(""),
+            version: field("version").unwrap_or(""),
+            local: field("source").is_none(),
+            dependencies,
+        }
+    }
+}
+
+/// Cargo.lock with only the packages that the workspace packages `roots`
+/// use, directly or not: what cargo itself would write for the handout's
+/// workspace, with every version unchanged.
+fn prune_lock(lock: &str, roots: &[String]) -> String {
+    // Cargo writes a header, then one block per package, separated by blank
+    // lines.
+    let blocks: Vec<&str> = lock.split("\n\n").map(str::trim_end).collect();
+    let packages: Vec<Option<LockedPackage>> = blocks
+        .iter()
+        .map(|block| {
+            block
+                .starts_with("[[package]]")
+                .then(|| LockedPackage::parse(block))
+        })
+        .collect();
+    let mut used = BTreeSet::new();
+    let mut todo: Vec<usize> = (0..packages.len())
+        .filter(|&i| {
+            packages[i]
+                .as_ref()
+                .is_some_and(|p| p.local && roots.iter().any(|r| r == p.name))
+        })
+        .collect();
+    while let Some(i) = todo.pop() {
+        if !used.insert(i) {
+            continue;
+        }
+        let Some(package) = &packages[i] else {
+            continue;
+        };
+        for &(name, version) in &package.dependencies {
+            todo.extend((0..packages.len()).filter(|&j| {
+                packages[j]
+                    .as_ref()
+                    .is_some_and(|p| p.name == name && version.is_none_or(|v| v == p.version))
+            }));
+        }
+    }
+    let kept: Vec<&str> = blocks
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| packages[i].is_none() || used.contains(&i))
+        .map(|(_, block)| *block)
+        .filter(|block| !block.is_empty())
+        .collect();
+    kept.join("\n\n") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_only_paths() {
+        assert!(is_staff_only("course/src/lib.rs"));
+        assert!(is_staff_only(".ci/run"));
+        assert!(is_staff_only("docs/staff.md"));
+        assert!(is_staff_only(HANDOUT_README));
+        assert!(!is_staff_only("docs/lab2-raft.md"));
+        assert!(!is_staff_only("raft/src/raft.rs"));
+        // A directory entry matches its own files only.
+        assert!(!is_staff_only("course-notes.md"));
+    }
+
+    #[test]
+    fn members_line_loses_the_staff_crates() {
+        let manifest = "[workspace]\nresolver = \"3\"\nmembers = [\"labrt\", \"raft\", \"course\", \
+                        \"tester\",]\n\n[workspace.package]\nedition = \"2024\"\n";
+        let (out, kept) = rewrite_members(manifest).unwrap();
+        assert_eq!(kept, ["labrt", "raft", "tester"]);
+        assert_eq!(
+            out,
+            "[workspace]\nresolver = \"3\"\nmembers = [\"labrt\", \"raft\", \"tester\"]\n\n\
+             [workspace.package]\nedition = \"2024\"\n"
+        );
+    }
+
+    #[test]
+    fn members_line_must_be_there() {
+        let manifest = "[package]\nname = \"x\"\nmembers = [\"a\"]\n";
+        assert_eq!(
+            rewrite_members(manifest).unwrap_err(),
+            "Cargo.toml: found no `members = [...]` line in its [workspace]"
+        );
+    }
+
+    #[test]
+    fn members_on_several_lines_are_refused() {
+        let manifest = "[workspace]\nmembers = [\n  \"labrt\",\n]\n";
+        assert_eq!(
+            rewrite_members(manifest).unwrap_err(),
+            "Cargo.toml:2: cannot read the workspace members; the handout generator needs them \
+             on one line, as members = [\"a\", \"b\"]"
+        );
+    }
+
+    #[test]
+    fn package_name_is_read_from_package() {
+        let manifest = "[package]\nname = \"test-scripts\"\n[dependencies]\nname = \"no\"\n";
+        assert_eq!(package_name(manifest), Some("test-scripts"));
+        assert_eq!(package_name("[dependencies]\nname = \"no\"\n"), None);
+    }
+
+    #[test]
+    fn lock_keeps_what_the_remaining_members_use() {
+        let lock = r#"# This file is automatically @generated by Cargo.
+version = 4
+
+[[package]]
+name = "course"
+version = "0.1.0"
+dependencies = [
+ "clap",
+ "serde 1.0.0",
+]
+
+[[package]]
+name = "clap"
+version = "4.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+
+[[package]]
+name = "raft"
+version = "0.1.0"
+dependencies = [
+ "serde 2.0.0",
+]
+
+[[package]]
+name = "serde"
+version = "1.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+
+[[package]]
+name = "serde"
+version = "2.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = [
+ "serde_derive",
+]
+
+[[package]]
+name = "serde_derive"
+version = "2.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+"#;
+        let want = r#"# This file is automatically @generated by Cargo.
+version = 4
+
+[[package]]
+name = "raft"
+version = "0.1.0"
+dependencies = [
+ "serde 2.0.0",
+]
+
+[[package]]
+name = "serde"
+version = "2.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = [
+ "serde_derive",
+]
+
+[[package]]
+name = "serde_derive"
+version = "2.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+"#;
+        assert_eq!(prune_lock(lock, &["raft".to_string()]), want);
+    }
+
+    #[test]
+    fn rust_file_with_marker_outside_student_dirs_is_refused() {
+        let mut file = HandoutFile {
+            path: "tester/src/raft.rs".to_string(),
+            contents: b"fn f() {}\n// SOLUTION BEGIN\n".to_vec(),
+            permissions: fs::metadata(".").unwrap().permissions(),
+        };
+        let problem = stub_out(&mut file).unwrap_err();
+        assert!(
+            problem.starts_with("tester/src/raft.rs:2: a solution marker outside the student"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn student_file_errors_name_file_and_line() {
+        let mut file = HandoutFile {
+            path: "raft/src/raft.rs".to_string(),
+            contents: b"a\n// SOLUTION END\n".to_vec(),
+            permissions: fs::metadata(".").unwrap().permissions(),
+        };
+        assert_eq!(
+            stub_out(&mut file).unwrap_err(),
+            "raft/src/raft.rs:2: SOLUTION END without a SOLUTION BEGIN before it"
+        );
+    }
+}

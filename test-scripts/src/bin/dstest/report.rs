@@ -1,0 +1,206 @@
+//! What dstest keeps of each run, and how it reports them: the final table
+//! and the `--json` summary.
+
+use std::path::PathBuf;
+
+use console::style;
+use serde::Serialize;
+
+/// One finished run of a test.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunRecord {
+    /// Numbered from 1 for each test, across `--loop` rounds; it names the
+    /// run's log, `<test>_<run>.log`.
+    pub run: usize,
+    pub seed: u64,
+    pub passed: bool,
+    /// `passed`, `failed (exit status: 101)`, `timed out (killed)`.
+    pub verdict: String,
+    pub secs: f64,
+    /// Where its output was saved, if it was (failed runs, or `--archive`).
+    pub log: Option<PathBuf>,
+    /// The command that reruns the test with the run's seed.
+    pub replay: String,
+}
+
+/// The runs of one selected test.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestRuns {
+    pub name: String,
+    pub package: String,
+    pub target: String,
+    pub runs: Vec<RunRecord>,
+}
+
+impl TestRuns {
+    pub fn failed(&self) -> usize {
+        self.runs.iter().filter(|r| !r.passed).count()
+    }
+
+    /// The mean and the (sample) standard deviation of the runs' times in
+    /// seconds, if any run finished.
+    pub fn time_stats(&self) -> Option<(f64, f64)> {
+        let n = self.runs.len() as f64;
+        if self.runs.is_empty() {
+            return None;
+        }
+        let mean = self.runs.iter().map(|r| r.secs).sum::<f64>() / n;
+        let squares = self
+            .runs
+            .iter()
+            .map(|r| (r.secs - mean).powi(2))
+            .sum::<f64>();
+        let std = if self.runs.len() > 1 {
+            (squares / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        Some((mean, std))
+    }
+}
+
+/// The counts of the final line, `N passed, N failed`.
+pub fn totals(tests: &[TestRuns]) -> (usize, usize) {
+    let runs: usize = tests.iter().map(|t| t.runs.len()).sum();
+    let failed: usize = tests.iter().map(TestRuns::failed).sum();
+    (runs - failed, failed)
+}
+
+/// The table of results: test, failed, total, mean time ± std. Colors
+/// follow stdout (none when it is not a terminal).
+pub fn table(tests: &[TestRuns]) -> String {
+    let width = tests
+        .iter()
+        .map(|t| t.name.len())
+        .chain([4])
+        .max()
+        .unwrap_or_default();
+    let mut table = format!(
+        "{}\n",
+        style(format!("{:<width$}  failed  total  time", "test")).bold()
+    );
+    for test in tests {
+        let failed = test.failed();
+        let failed_cell = style(format!("{failed:>6}"));
+        let failed_cell = if failed > 0 {
+            failed_cell.red().bold()
+        } else {
+            failed_cell.green()
+        };
+        let time = match test.time_stats() {
+            Some((mean, std)) => format!("{mean:.2} ± {std:.2} s"),
+            None => "-".to_string(),
+        };
+        table.push_str(&format!(
+            "{}  {failed_cell}  {:>5}  {time}\n",
+            style(format!("{:<width$}", test.name)).cyan(),
+            test.runs.len(),
+        ));
+    }
+    table
+}
+
+/// The `--json` summary.
+#[derive(Serialize)]
+pub struct Summary<'a> {
+    pub passed: usize,
+    pub failed: usize,
+    /// Whether Ctrl-C (or a termination signal) cut the runs short.
+    pub interrupted: bool,
+    pub tests: Vec<TestSummary<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct TestSummary<'a> {
+    #[serde(flatten)]
+    pub test: &'a TestRuns,
+    pub failed: usize,
+    pub mean_secs: Option<f64>,
+    pub std_secs: Option<f64>,
+}
+
+impl<'a> Summary<'a> {
+    pub fn new(tests: &'a [TestRuns], interrupted: bool) -> Summary<'a> {
+        let (passed, failed) = totals(tests);
+        Summary {
+            passed,
+            failed,
+            interrupted,
+            tests: tests
+                .iter()
+                .map(|test| {
+                    let stats = test.time_stats();
+                    TestSummary {
+                        test,
+                        failed: test.failed(),
+                        mean_secs: stats.map(|(mean, _)| mean),
+                        std_secs: stats.map(|(_, std)| std),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs(name: &str, outcomes: &[(bool, f64)]) -> TestRuns {
+        TestRuns {
+            name: name.to_string(),
+            package: "raft".to_string(),
+            target: "raft_test".to_string(),
+            runs: outcomes
+                .iter()
+                .enumerate()
+                .map(|(i, &(passed, secs))| RunRecord {
+                    run: i + 1,
+                    seed: i as u64,
+                    passed,
+                    verdict: if passed { "passed" } else { "failed" }.to_string(),
+                    secs,
+                    log: None,
+                    replay: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn stats_and_totals() {
+        let a = runs("a_2a", &[(true, 2.0), (false, 4.0)]);
+        let (mean, std) = a.time_stats().unwrap();
+        assert_eq!(mean, 3.0);
+        assert!((std - 2f64.sqrt()).abs() < 1e-9);
+        assert_eq!(runs("b_2a", &[(true, 5.0)]).time_stats(), Some((5.0, 0.0)));
+        assert_eq!(runs("c_2a", &[]).time_stats(), None);
+        assert_eq!(totals(&[a, runs("b_2a", &[(true, 1.0)])]), (2, 1));
+    }
+
+    #[test]
+    fn table_rows() {
+        console::set_colors_enabled(false);
+        let table = table(&[
+            runs("initial_election_2a", &[(true, 3.0), (true, 3.5)]),
+            runs("x_2b", &[]),
+        ]);
+        assert_eq!(
+            table,
+            "test                 failed  total  time\n\
+             initial_election_2a       0      2  3.25 ± 0.35 s\n\
+             x_2b                      0      0  -\n"
+        );
+    }
+
+    #[test]
+    fn json_summary() {
+        let tests = [runs("a_2a", &[(false, 1.0)])];
+        let json = serde_json::to_value(Summary::new(&tests, true)).unwrap();
+        assert_eq!(json["failed"], 1);
+        assert_eq!(json["interrupted"], true);
+        assert_eq!(json["tests"][0]["name"], "a_2a");
+        assert_eq!(json["tests"][0]["runs"][0]["seed"], 0);
+        assert_eq!(json["tests"][0]["mean_secs"], 1.0);
+    }
+}

@@ -1,0 +1,302 @@
+//! dstest, the binary, on the fixture (tests/fixture.rs): counts, saved
+//! logs, seeds, time limits, replay commands, exit codes, the final line,
+//! and its errors.
+
+// Tests of a tool, never run under labrt's simulation.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A fresh directory for one test's logs.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("dstest")
+        .join(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// dstest on the fixture, armed, with its logs in `dir`.
+fn dstest(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dstest"));
+    command
+        .args(["--package", "test-scripts", "--test", "fixture", "-o"])
+        .arg(dir)
+        .args(args)
+        .env("DSTEST_FIXTURE", "1")
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(dir: &Path, args: &[&str]) -> (Output, String) {
+    let output = dstest(dir, args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output, stdout)
+}
+
+fn last_line(stdout: &str) -> &str {
+    stdout.lines().last().unwrap_or_default()
+}
+
+/// The names of the files in `dir`, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn failures_are_counted_logged_and_replayable() {
+    let dir = scratch("failures");
+    let summary = dir.join("summary.json");
+    let (output, stdout) = run(
+        &dir,
+        &[
+            "9A",
+            "-n",
+            "3",
+            "-p",
+            "2",
+            "--json",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert_eq!(last_line(&stdout), "3 passed, 3 failed");
+    assert!(
+        stdout.contains("fail_9a") && stdout.contains("pass_9a"),
+        "{stdout}"
+    );
+    assert_eq!(
+        files(&dir),
+        [
+            "fail_9a_1.log",
+            "fail_9a_2.log",
+            "fail_9a_3.log",
+            "summary.json"
+        ]
+    );
+
+    let summary = json(&summary);
+    assert_eq!(
+        (summary["passed"].as_u64(), summary["failed"].as_u64()),
+        (Some(3), Some(3))
+    );
+    let fail = &summary["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "fail_9a")
+        .unwrap();
+    assert_eq!(fail["failed"], 3);
+    for run in fail["runs"].as_array().unwrap() {
+        let seed = run["seed"].as_u64().unwrap();
+        let log = fs::read_to_string(run["log"].as_str().unwrap()).unwrap();
+        let replay = format!(
+            "LAB_SEED={seed} cargo test -p test-scripts --test fixture -- --exact fail_9a --nocapture"
+        );
+        assert_eq!(run["replay"].as_str(), Some(replay.as_str()));
+        assert!(log.contains(&format!("replay: {replay}\n")), "{log}");
+        assert!(stdout.contains(&format!("replay: {replay}\n")), "{stdout}");
+        // The seed reached the test, whose output is in the log.
+        assert!(
+            log.contains(&format!("fixture failure (LAB_SEED={seed})")),
+            "{log}"
+        );
+    }
+
+    // The replay command reproduces the failure, with the same seed.
+    let replay = fail["runs"][0]["replay"].as_str().unwrap();
+    let seed = fail["runs"][0]["seed"].as_u64().unwrap();
+    let replayed = Command::new("sh")
+        .args(["-c", replay])
+        .env("DSTEST_FIXTURE", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&replayed.stdout).into_owned()
+        + &String::from_utf8_lossy(&replayed.stderr);
+    assert!(!replayed.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("fixture failure (LAB_SEED={seed})")),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_run_gets_its_own_seed() {
+    let dir = scratch("seeds");
+    let summary = dir.join("summary.json");
+    let (output, stdout) = run(
+        &dir,
+        &[
+            "seeded_9c",
+            "-n",
+            "8",
+            "-p",
+            "2",
+            "--json",
+            summary.to_str().unwrap(),
+        ],
+    );
+    let runs = json(&summary)["tests"][0]["runs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(runs.len(), 8);
+    let mut seeds: Vec<u64> = runs.iter().map(|r| r["seed"].as_u64().unwrap()).collect();
+    // The fixture fails exactly for odd seeds.
+    for run in &runs {
+        assert_eq!(
+            run["passed"].as_bool(),
+            Some(run["seed"].as_u64().unwrap() % 2 == 0)
+        );
+    }
+    let failed = seeds.iter().filter(|&&s| s % 2 == 1).count();
+    assert_eq!(
+        last_line(&stdout),
+        format!("{} passed, {failed} failed", 8 - failed)
+    );
+    assert_eq!(output.status.success(), failed == 0);
+    seeds.sort();
+    seeds.dedup();
+    assert_eq!(seeds.len(), 8, "seeds repeat: {seeds:?}");
+}
+
+#[test]
+fn a_hung_run_is_killed_and_counted_as_failed() {
+    let dir = scratch("timeout");
+    let start = Instant::now();
+    let (output, stdout) = run(&dir, &["hang_9b", "-n", "1", "--timeout", "0.5"]);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(last_line(&stdout), "0 passed, 1 failed");
+    let log = fs::read_to_string(dir.join("hang_9b_1.log")).unwrap();
+    assert!(
+        log.starts_with("dstest: hang_9b run 1 timed out (killed) after 0."),
+        "{log}"
+    );
+    assert!(log.contains("fixture: LAB_SEED="), "{log}");
+}
+
+#[test]
+fn archive_keeps_the_logs_of_passed_runs() {
+    let dir = scratch("archive");
+    let (output, stdout) = run(&dir, &["pass_9a", "-n", "2", "--archive", "--sequential"]);
+    assert!(output.status.success(), "{stdout}");
+    assert_eq!(last_line(&stdout), "2 passed, 0 failed");
+    assert!(
+        stdout.contains("pass_9a") && stdout.contains(" ± "),
+        "{stdout}"
+    );
+    assert_eq!(files(&dir), ["pass_9a_1.log", "pass_9a_2.log"]);
+}
+
+#[test]
+fn fail_fast_stops_at_the_first_failure() {
+    let dir = scratch("fail-fast");
+    let (output, stdout) = run(&dir, &["fail_9a", "pass_9a", "-n", "5", "--fail-fast"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(last_line(&stdout), "0 passed, 1 failed");
+}
+
+#[test]
+fn unknown_tests_are_errors_naming_the_closest() {
+    let dir = scratch("unknown");
+    for (arg, expected) in [
+        (
+            "pas_9a",
+            "no test is named \"pas_9a\" or has it in its name; closest: pass_9a,",
+        ),
+        (
+            "9D",
+            "no test of part 9D (no name ends in _9d); parts: 9A, 9B, 9C",
+        ),
+    ] {
+        let (output, _) = run(&dir, &[arg]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let dir = scratch("flags");
+    for (args, expected) in [
+        (&["2A", "-p", "0"][..], "--workers <N>"),
+        (&["2A", "-n", "0"], "--iter <N>"),
+        (&["2A", "--timeout", "-1"], "--timeout <SECONDS>"),
+        (&["2A", "--timeout", "soon"], "--timeout <SECONDS>"),
+        (&["2A", "--growth", "5"], "--loop"),
+        (&[], "<TEST>"),
+    ] {
+        let (output, _) = run(&dir, args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_runs_and_prints_what_finished() {
+    let dir = scratch("ctrl-c");
+    let start = Instant::now();
+    let mut child = dstest(
+        &dir,
+        &["hang_9b", "pass_9a", "-n", "1", "-p", "2", "--archive"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    // Once pass_9a's log is saved, hang_9b is surely running.
+    let log = dir.join("pass_9a_1.log");
+    while !log.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "pass_9a never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{stdout}");
+    assert!(start.elapsed() < Duration::from_secs(60));
+    assert!(stdout.contains("interrupted"), "{stdout}");
+    let table_row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(String::from)
+    };
+    let row = table_row("hang_9b").unwrap();
+    assert!(
+        row.split_whitespace().take(3).eq(["hang_9b", "0", "0"]),
+        "{row}"
+    );
+    assert_eq!(last_line(&stdout), "1 passed, 0 failed");
+}
