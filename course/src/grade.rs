@@ -180,11 +180,13 @@ pub struct Report {
 
 impl Report {
     pub fn score(&self) -> f64 {
-        self.tests.iter().map(TestResult::score).sum()
+        round2(self.tests.iter().map(TestResult::score).sum())
     }
 
+    /// Rounded to hundredths, like every figure in the reports: shares of a
+    /// part (3.57 points each for seven tests) need not add up exactly.
     pub fn max_score(&self) -> f64 {
-        self.tests.iter().map(|t| t.max_score).sum()
+        round2(self.tests.iter().map(|t| t.max_score).sum())
     }
 
     pub fn passed(&self) -> usize {
@@ -244,7 +246,7 @@ impl Report {
             visibility: &'static str,
         }
         let results = Results {
-            score: round2(self.score()),
+            score: self.score(),
             execution_time: self.execution_time.as_secs(),
             output: format!("{} passed, {} failed", self.passed(), self.failed()),
             tests: self
@@ -475,6 +477,19 @@ mod tests {
         assert!(xml.contains("<testsuite name=\"2B\" tests=\"1\" failures=\"1\""));
         assert!(xml.contains("&lt;&amp;&gt;"), "text not escaped: {xml}");
         assert!(!xml.contains('\u{1b}'), "control character left in XML");
+    }
+
+    #[test]
+    fn shares_of_a_part_add_up_to_the_part() {
+        let report = Report {
+            tests: (1..=7)
+                .map(|i| result(&format!("t{i}_2d"), i, true, 25.0 / 7.0))
+                .collect(),
+            execution_time: Duration::from_secs(1),
+        };
+        assert_eq!(report.score(), 25.0);
+        assert_eq!(report.max_score(), 25.0);
+        assert!(report.table().contains("total: 25.00 / 25 points"));
     }
 
     #[test]
