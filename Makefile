@@ -30,7 +30,7 @@ help:
 	@echo "make grade                     grade the lab code in this tree (PARTS='2A 2B', RUNS=k)"
 	@echo "make test                      run every test of the workspace"
 	@echo "make lint                      cargo fmt --check and clippy with warnings as errors"
-	@echo "make bench                     labrt overhead and labrpc throughput figures"
+	@echo "make bench                     labrt overhead, labrpc throughput, linearizability checking times"
 	@echo "make handout                   (staff) write the student handout to target/handout/raftlab"
 	@echo "make check-handout             (staff) make the handout; build, lint and test-2a it as CI does"
 
@@ -62,7 +62,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 bench:
-	$(CARGO) bench -p labrt -p labrpc
+	$(CARGO) bench -p labrt -p labrpc -p linearizability
 
 clean:
 	$(CARGO) clean

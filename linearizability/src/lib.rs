@@ -1,0 +1,124 @@
+//! linearizability — a linearizability checker after porcupine (the one
+//! MIT's lab 3 tests use), with lab 3's key/value model and a visualization
+//! that explains failures.
+//!
+//! A history is a set of completed operations, each with the client that
+//! ran it, its input and output, and the times it was called and returned.
+//! It is linearizable if its operations can be put in one order that (1)
+//! respects real time: an operation that returned before another was called
+//! comes first, and (2) is legal for the sequential model of the object:
+//! each get returns what the puts and appends before it in that order wrote.
+//!
+//! ```text
+//! // What a lab test does (the kvraft tester logs every completed clerk call):
+//! let op = KvOperation::get(client, "k", &value, call_ns, return_ns);
+//! match check_history(KvModel, history, &Budget::default()) {
+//!     Ok(Checked::Linearizable) => {}              -- pass
+//!     Ok(Checked::Unknown { .. }) => {}            -- pass; a warning line was printed
+//!     Err(failure) => fatal!("{failure}"),         -- the message explains, and names an HTML file
+//! }
+//!
+//! // The porcupine-style API underneath:
+//! check_operations(model, history, timeout) -> Result<CheckResult, HistoryError>
+//!     -- Ok, Illegal, or Unknown if `timeout` ran out; stops at the first illegal partition.
+//! check_operations_verbose(model, history, timeout) -> Result<(CheckResult, LinearizationInfo<M>), HistoryError>
+//!     -- checks every partition (until 100 ms after one fails), keeping what explains the verdict:
+//! info.summary() -> String                    -- the failure in words
+//! info.write_html_to_temp_dir() -> io::Result<PathBuf>   -- the visualization (also to_html, write_html)
+//! info.partial_linearizations()               -- porcupine's longest prefixes, as history indices
+//!
+//! // Recorded histories (Jepsen-style EDN lines, as in porcupine's test data):
+//! read_kv_history(path) -> Result<Vec<KvOperation>, ReadError>   -- errors name the file and line
+//! ```
+//!
+//! # Models
+//!
+//! A [`Model`] is the sequential specification: an initial state and a
+//! `step(state, input, output)` that says whether the operation is legal in
+//! that state and what state follows ([`Step`]). It also says how to
+//! *partition* a history: operations in different partitions never interact
+//! (a key/value store's keys), and a history is linearizable iff each
+//! partition's history is (linearizability is compositional), so each is
+//! checked on its own, in parallel, and the search stays small.
+//! [`KvModel`] is lab 3's model (MIT's `models/kv.go`): partitioned by key,
+//! state = the key's value, initially ""; a get is legal iff it returns the
+//! value, a put replaces it, an append concatenates.
+//!
+//! # The algorithm
+//!
+//! Per partition, porcupine's depth-first search (Wing & Gong, with Lowe's
+//! memoization), see `search.rs`:
+//!
+//! 1. Every operation becomes a call event and a return event; all events
+//!    are sorted by time (calls first at equal times) into a doubly linked
+//!    list, held in index arrays.
+//! 2. Walk the list from the start. At a call, try to linearize its
+//!    operation now: if the model accepts it in the current state, and the
+//!    pair (set of linearized operations, new state) was never reached
+//!    before, push it on the stack, take its call and return out of the
+//!    list, and start again from the head. If the pair was reached before,
+//!    the search from there already failed: skip it.
+//! 3. At a return, the operation returning there should have been
+//!    linearized already, and no call before it could be: backtrack. Pop
+//!    the last operation, restore its state, put its events back, and go on
+//!    with the call after it. An empty stack means there is no way out: the
+//!    history is not linearizable.
+//! 4. An empty list means every operation is placed: the stack is a
+//!    linearization.
+//!
+//! The memo of (set, state) pairs is what makes this practical: the set is a
+//! bitset hashed incrementally, and states are interned so that the stack
+//! and the memo hold small numbers.
+//!
+//! # Time limits
+//!
+//! The search is exponential in the worst case, so it takes a time limit
+//! (and keeps to a memory limit, about 1 GB) and then answers
+//! [`CheckResult::Unknown`]: "I don't know", which is not a pass. A
+//! partition that finishes counts even if the limit has passed (its verdict
+//! is real); any Illegal partition makes the history Illegal. Partitions
+//! take turns on the threads in short slices, as goroutines would, so one
+//! hard partition cannot hold up the easy ones; a small history is checked
+//! on the calling thread alone. [`check_history`] retries the undecided
+//! partitions with a larger time limit (1 s, 4 s, 16 s by default; not
+//! after the memory limit), then passes with a printed warning, or fails if
+//! `LAB_LINEARIZABILITY_STRICT=1`.
+//!
+//! # Explaining a failure
+//!
+//! While it searches, a verbose check records for every operation the
+//! longest linearizable prefix it found that contains it. The summary
+//! replays the longest prefix of a failing partition through the model and
+//! lists what could come next and why nothing can: each operation called
+//! before the earliest pending return is either illegal after the prefix,
+//! or legal but leads only to states already explored without success. The
+//! HTML page shows the same on a time line per partition, one lane per
+//! client; it is one self-contained file that opens offline.
+//!
+//! # Bad histories
+//!
+//! An empty history, an operation that returns before its call, and a
+//! client that runs two operations at once (for models whose clients are
+//! sequential, as the lab clerks are) are reported as [`HistoryError`]s:
+//! the verdict on such a history would mean nothing.
+//!
+//! Threads, time and atomics come from `labrt`, since the checker runs
+//! inside the lab tests: it must keep working under the deterministic
+//! simulation mode.
+
+mod check;
+mod edn;
+mod explain;
+mod harness;
+mod html;
+mod kv;
+mod model;
+mod search;
+
+pub use check::{
+    CheckResult, HistoryError, LinearizationInfo, check_operations, check_operations_verbose,
+};
+pub use edn::{ReadError, parse_kv_history, read_kv_history};
+pub use harness::{Budget, Checked, Failure, STRICT_ENV, check_history};
+pub use kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
+pub use model::{Model, Operation, Step};
