@@ -332,14 +332,22 @@ fn killed() {
 
 // ---- raftlab's own tests: bad calls, panics, cleanup, reordering ----
 
+/// Calls `method` of a fresh JunkServer through a connected end.
+fn call_junk<A, R>(method: &str, args: &A) -> Option<R>
+where
+    A: Serialize + serde::de::DeserializeOwned + std::fmt::Debug + 'static,
+    R: serde::de::DeserializeOwned + 'static,
+{
+    let (net, _) = setup("s");
+    connected_end(&net, "e", "s").call(method, args)
+}
+
 #[test]
 #[should_panic(
     expected = "unknown method \"Handler9\" in call \"JunkServer.Handler9\"; JunkServer has [\"Handler1\""
 )]
 fn unknown_method_lists_the_valid_ones() {
-    let (net, _) = setup("s");
-    let end = connected_end(&net, "e", "s");
-    let _: Option<String> = end.call("JunkServer.Handler9", &1i64);
+    let _: Option<String> = call_junk("JunkServer.Handler9", &1i64);
 }
 
 #[test]
@@ -347,17 +355,13 @@ fn unknown_method_lists_the_valid_ones() {
     expected = "unknown service \"Junk\" in call \"Junk.Handler1\"; expecting one of [\"JunkServer\"]"
 )]
 fn unknown_service_lists_the_valid_ones() {
-    let (net, _) = setup("s");
-    let end = connected_end(&net, "e", "s");
-    let _: Option<String> = end.call("Junk.Handler1", &1i64);
+    let _: Option<String> = call_junk("Junk.Handler1", &1i64);
 }
 
 #[test]
 #[should_panic(expected = "\"Handler2\" is not a method name")]
 fn method_without_service_is_an_error() {
-    let (net, _) = setup("s");
-    let end = connected_end(&net, "e", "s");
-    let _: Option<String> = end.call("Handler2", &1i64);
+    let _: Option<String> = call_junk("Handler2", &1i64);
 }
 
 #[test]
@@ -365,9 +369,7 @@ fn method_without_service_is_an_error() {
     expected = "JunkServer.Handler2 has arguments of type i64, but the call used alloc::string::String"
 )]
 fn wrong_argument_type_names_both_types() {
-    let (net, _) = setup("s");
-    let end = connected_end(&net, "e", "s");
-    let _: Option<String> = end.call("JunkServer.Handler2", &"111".to_string());
+    let _: Option<String> = call_junk("JunkServer.Handler2", &"111".to_string());
 }
 
 #[test]
@@ -375,9 +377,7 @@ fn wrong_argument_type_names_both_types() {
     expected = "JunkServer.Handler2 has reply of type alloc::string::String, but the call used i64"
 )]
 fn wrong_reply_type_names_both_types() {
-    let (net, _) = setup("s");
-    let end = connected_end(&net, "e", "s");
-    let _: Option<i64> = end.call("JunkServer.Handler2", &111i64);
+    let _: Option<i64> = call_junk("JunkServer.Handler2", &111i64);
 }
 
 fn panicking_server(net: &Network) {
