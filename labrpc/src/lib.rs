@@ -63,15 +63,13 @@
 //!
 //! Threads: a call runs on the caller's thread (which waits for the reply
 //! anyway), including every delay, so pending calls and delayed replies cost
-//! no extra thread. Handlers run on a pool of worker threads that grows to
-//! the number of handlers running at the same moment and shrinks again when
-//! workers stay idle; so the network's threads are bounded by the calls in
-//! progress, never by the calls waiting in delays.
+//! no extra thread. Each handler runs on a labrt thread of its own; labrt
+//! reuses finished threads, so their number follows the handlers running at
+//! the same moment, never the calls waiting in delays.
 
 mod name;
 mod network;
 mod server;
-mod workers;
 
 pub use name::Name;
 pub use network::{ClientEnd, Network};

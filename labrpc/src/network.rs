@@ -12,7 +12,6 @@ use serde::de::DeserializeOwned;
 
 use crate::name::Name;
 use crate::server::{Outcome, Request, Server, TypeName};
-use crate::workers::Workers;
 
 /// Requests and replies on an unreliable network wait 0..SHORT_DELAY ms.
 const SHORT_DELAY_MS: u64 = 27;
@@ -46,7 +45,6 @@ struct Net {
     done: AtomicBool,
     total_count: AtomicU64,
     total_bytes: AtomicU64,
-    workers: Workers,
 }
 
 #[derive(Default)]
@@ -83,7 +81,6 @@ impl Network {
             done: AtomicBool::new(false),
             total_count: AtomicU64::new(0),
             total_bytes: AtomicU64::new(0),
-            workers: Workers::new(),
         }))
     }
 
@@ -182,11 +179,6 @@ impl Network {
     pub fn cleanup(&self) {
         self.0.done.store(true, Ordering::Release);
     }
-
-    /// How many handler threads the network has started so far.
-    pub fn worker_threads_started(&self) -> usize {
-        self.0.workers.started()
-    }
 }
 
 impl Default for Network {
@@ -281,7 +273,9 @@ impl ClientEnd {
     fn run_handler(&self, req: Request, server_name: &Name, server: &Server) -> Option<Outcome> {
         let (tx, rx) = channel::bounded(1);
         let target = server.clone();
-        self.net.workers.run(move || {
+        // labrt reuses finished threads, so a handler thread per call costs
+        // a hand-off, not a thread start.
+        labrt::thread::spawn_named("labrpc-handler", move || {
             // The caller may have given up; then nobody wants the reply.
             let _ = tx.send(target.dispatch(req));
         });

@@ -120,6 +120,15 @@ const IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// and its number; the most recently idle last.
 static IDLE: Mutex<Vec<(u64, Sender<Job>)>> = Mutex::new(Vec::new());
 
+/// How many OS threads labrt has started so far. Finished threads are
+/// reused, so this follows the number of threads alive at once, not the
+/// number of `spawn` calls.
+pub fn os_threads_started() -> u64 {
+    OS_THREADS.load(Ordering::Relaxed)
+}
+
+static OS_THREADS: AtomicU64 = AtomicU64::new(0);
+
 fn pool_run(job: Job) {
     let idle = IDLE.lock().pop();
     match idle {
@@ -127,6 +136,7 @@ fn pool_run(job: Job) {
             .send(job)
             .expect("labrt: an idle thread stopped listening"),
         None => {
+            OS_THREADS.fetch_add(1, Ordering::Relaxed);
             let id = next_number();
             std::thread::Builder::new()
                 .name(format!("labrt-{id}"))
