@@ -89,6 +89,13 @@ const MAX_ENTRIES_PER_APPEND: usize = 256;
 /// A leader tells followers of a new commit index this soon, instead of at
 /// the next heartbeat; commits that come close together share one round.
 const COMMIT_NOTICE_DELAY: Duration = Duration::from_millis(5);
+/// A leader sends a new command this soon after `start()`, and the commands
+/// started meanwhile with it: one persist on the leader, and one
+/// AppendEntries and one persist on each follower, for the batch (group
+/// commit). Every persist saves the whole
+/// log, which in lab 3A grows to many thousands of entries, so a persist
+/// per command would cost most of a run's CPU.
+const START_BATCH_DELAY: Duration = Duration::from_millis(5);
 // SOLUTION END
 
 /// A Raft peer.
@@ -142,14 +149,50 @@ struct State<C> {
     last_heard: Vec<Instant>,
     /// Leader: when the next round of heartbeats is due.
     heartbeat_due: Instant,
+    /// Leader: the first entry started since entries last went out, and
+    /// when they go out.
+    batch: Option<(usize, Instant)>,
 }
 
 /// Figure 2's persistent state.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Debug)]
 struct Persistent<C> {
     current_term: u64,
     voted_for: Option<usize>,
     log: Log<C>,
+}
+
+impl<C: Command> Persistent<C> {
+    /// The bytes to save: labgob's encoding of the tuple
+    /// `(current_term, voted_for, first, entries)`.
+    ///
+    /// Without snapshots (lab 3A) the log grows to thousands of entries and
+    /// is saved again with every new one; encoding all of it each time
+    /// would cost most of the CPU of a run. So each entry is encoded once,
+    /// into `log.encoded`, and a save encodes the fields before the entries
+    /// and appends those bytes. That is the tuple's encoding because
+    /// labgob (postcard) encodes a tuple as its fields one after the other,
+    /// and a `Vec` as its length followed by its elements.
+    fn encode(&self) -> Vec<u8> {
+        let log = &self.log;
+        let mut bytes = labgob::encode(&(
+            self.current_term,
+            self.voted_for,
+            log.first,
+            log.entries.len(),
+        ));
+        bytes.extend_from_slice(&log.encoded);
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Persistent<C>, labgob::Error> {
+        let (current_term, voted_for, first, entries) = labgob::decode(bytes)?;
+        Ok(Persistent {
+            current_term,
+            voted_for,
+            log: Log::from_entries(first, entries),
+        })
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -163,10 +206,15 @@ enum Role {
 /// everything up to `first` compacted into the snapshot. `entries[0]` is a
 /// sentinel standing for the last compacted entry (index 0, term 0 before
 /// any snapshot), so that there is always a previous entry to compare with.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Debug)]
 struct Log<C> {
     first: usize,
     entries: Vec<Entry<C>>,
+    /// The entries encoded one after the other, kept in step with
+    /// `entries` (see `Persistent::encode`)...
+    encoded: Vec<u8>,
+    /// ...where entry `i` ends at `ends[i]`.
+    ends: Vec<usize>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -176,16 +224,28 @@ struct Entry<C> {
     command: Option<C>,
 }
 
-impl<C: Clone> Log<C> {
+impl<C: Command> Log<C> {
     /// A log holding nothing but a sentinel for `index` and `term`.
     fn starting_at(index: usize, term: u64) -> Log<C> {
-        Log {
-            first: index,
-            entries: vec![Entry {
-                term,
-                command: None,
-            }],
+        let sentinel = Entry {
+            term,
+            command: None,
+        };
+        Log::from_entries(index, vec![sentinel])
+    }
+
+    /// The log of `entries`, the first of them the sentinel for `first`.
+    fn from_entries(first: usize, entries: Vec<Entry<C>>) -> Log<C> {
+        let mut log = Log {
+            first,
+            entries: Vec::with_capacity(entries.len()),
+            encoded: Vec::new(),
+            ends: Vec::new(),
+        };
+        for entry in entries {
+            log.push_entry(entry);
         }
+        log
     }
 
     fn first_index(&self) -> usize {
@@ -219,16 +279,25 @@ impl<C: Clone> Log<C> {
     }
 
     fn push(&mut self, term: u64, command: C) -> usize {
-        self.entries.push(Entry {
+        self.push_entry(Entry {
             term,
             command: Some(command),
         });
         self.last_index()
     }
 
+    fn push_entry(&mut self, entry: Entry<C>) {
+        self.encoded.extend_from_slice(&labgob::encode(&entry));
+        self.ends.push(self.encoded.len());
+        self.entries.push(entry);
+    }
+
     /// Removes the entries from `index` (which must follow the sentinel) on.
     fn truncate_from(&mut self, index: usize) {
-        self.entries.truncate(index - self.first);
+        let i = index - self.first;
+        self.entries.truncate(i);
+        self.ends.truncate(i);
+        self.encoded.truncate(self.ends[i - 1]);
     }
 
     /// The highest index of an entry of `term`, if the log has one.
@@ -252,9 +321,9 @@ impl<C: Clone> Log<C> {
     /// follow the snapshot); otherwise the whole log is replaced.
     fn compact(&mut self, index: usize, term: u64) {
         if self.term(index) == Some(term) {
-            self.entries.drain(..index - self.first);
-            self.entries[0].command = None;
-            self.first = index;
+            let mut kept = self.entries.split_off(index - self.first);
+            kept[0].command = None;
+            *self = Log::from_entries(index, kept);
         } else {
             *self = Log::starting_at(index, term);
         }
@@ -379,6 +448,7 @@ impl<C: Command> Raft<C> {
             match_index: vec![0; n],
             last_heard: vec![Instant::now(); n],
             heartbeat_due: Instant::now(),
+            batch: None,
         };
         let rf = Arc::new(Raft {
             peers,
@@ -447,17 +517,13 @@ impl<C: Command> Raft<C> {
         }
         let term = st.p.current_term;
         let index = st.p.log.push(term, command);
-        st.match_index[self.me] = index;
-        self.persist(&st);
         dlog!(Log1, self.me, "T{term} start: appended entry {index}");
-        // Replicate now rather than at the next heartbeat: clients wait.
-        // Only to followers that have everything before this entry; the
-        // others are still busy with earlier entries, and the reply to that
-        // call sends the rest (see handle_append_reply).
-        for peer in self.others() {
-            if st.next_index[peer] == index {
-                self.send_append(&st, peer);
-            }
+        // Replicate soon rather than at the next heartbeat: clients wait.
+        // The entry is saved just before it first goes out, with the rest
+        // of its batch (see save_started).
+        if st.batch.is_none() {
+            st.batch = Some((index, Instant::now() + START_BATCH_DELAY));
+            self.timer_cond.notify_one();
         }
         (index, term, true)
         // SOLUTION STUB
@@ -532,7 +598,7 @@ impl<C: Command> Raft<C> {
     /// a save replaces both.
     // SOLUTION BEGIN
     fn persist(&self, st: &State<C>) {
-        let state = labgob::encode(&st.p);
+        let state = st.p.encode();
         dlog!(
             Pers,
             self.me,
@@ -560,7 +626,7 @@ impl<C: Command> Raft<C> {
         if data.is_empty() {
             return; // bootstrap without any state
         }
-        let p: Persistent<C> = labgob::decode(&data)
+        let p = Persistent::<C>::decode(&data)
             .unwrap_or_else(|e| panic!("S{}: cannot read the persisted state: {e}", self.me));
         let mut st = self.state.lock();
         // A restarted service loads the snapshot itself, so everything up to
@@ -701,7 +767,7 @@ impl<C: Command> Raft<C> {
                 Some(_) => st.p.log.truncate_from(index),
                 None => {}
             }
-            st.p.log.entries.push(entry);
+            st.p.log.push_entry(entry);
             changed = true;
         }
         if changed {
@@ -796,13 +862,18 @@ impl<C: Command> Raft<C> {
                         self.broadcast_append(&mut st);
                     }
                 }
+                Role::Leader if st.batch.is_some_and(|(_, due)| now >= due) => {
+                    self.send_batch(&mut st);
+                }
                 Role::Follower | Role::Candidate if now >= st.election_deadline => {
                     self.start_election(&mut st);
                 }
                 _ => {}
             }
             let due = match st.role {
-                Role::Leader => st.heartbeat_due,
+                Role::Leader => st
+                    .batch
+                    .map_or(st.heartbeat_due, |(_, due)| due.min(st.heartbeat_due)),
                 Role::Follower | Role::Candidate => st.election_deadline,
             };
             self.timer_cond.wait_until(&mut st, due);
@@ -922,15 +993,50 @@ impl<C: Command> Raft<C> {
     /// Sends every follower what it lacks (an empty AppendEntries is the
     /// heartbeat), each from its own thread.
     fn broadcast_append(self: &Arc<Self>, st: &mut State<C>) {
+        st.batch = None; // it goes out with the rest
         for peer in self.others() {
             self.send_append(st, peer);
+        }
+    }
+
+    /// Leader: saves the entries started since the last save, before any of
+    /// them goes out. The leader's match index is what it has saved, so a
+    /// majority of acknowledgements always includes its own copy on disk.
+    fn save_started(&self, st: &mut State<C>) {
+        let last = st.p.log.last_index();
+        if st.match_index[self.me] < last {
+            self.persist(st);
+            st.match_index[self.me] = last;
+        }
+    }
+
+    /// The last entry that should go out now: the batch waiting for its
+    /// timer is not due yet.
+    fn last_due(&self, st: &State<C>) -> usize {
+        st.batch
+            .map_or(st.p.log.last_index(), |(first, _)| first - 1)
+    }
+
+    /// Sends the entries started since the last batch to the followers that
+    /// have everything before them. The others are still busy with earlier
+    /// entries, and the reply to that call sends the rest (see
+    /// `handle_append_reply`).
+    fn send_batch(self: &Arc<Self>, st: &mut State<C>) {
+        let Some((first, _)) = st.batch.take() else {
+            return;
+        };
+        for peer in self.others() {
+            if st.next_index[peer] == first {
+                self.send_append(st, peer);
+            }
         }
     }
 
     /// Sends `peer` the entries from its next index, or the snapshot if the
     /// log no longer holds them. The arguments are made under the lock; the
     /// call is made without it.
-    fn send_append(self: &Arc<Self>, st: &State<C>, peer: usize) {
+    fn send_append(self: &Arc<Self>, st: &mut State<C>, peer: usize) {
+        self.save_started(st);
         let next = st.next_index[peer];
         let rf = self.clone();
         let name = format!("raft-{}-append-{peer}", self.me);
@@ -1010,9 +1116,10 @@ impl<C: Command> Raft<C> {
             st.match_index[peer] = matched;
             st.next_index[peer] = st.next_index[peer].max(matched + 1);
             self.advance_commit(&mut st);
-            // Entries appended meanwhile, or beyond this call's batch.
-            if st.next_index[peer] <= st.p.log.last_index() {
-                self.send_append(&st, peer);
+            // Entries beyond this call's (capped) batch, or started meanwhile
+            // and due; a batch still waiting goes out on its timer.
+            if st.next_index[peer] <= self.last_due(&st) {
+                self.send_append(&mut st, peer);
             }
             return;
         }
@@ -1036,7 +1143,7 @@ impl<C: Command> Raft<C> {
         );
         // Try again right away rather than a heartbeat later: a follower far
         // behind needs several rounds.
-        self.send_append(&st, peer);
+        self.send_append(&mut st, peer);
     }
 
     fn handle_snapshot_reply(
@@ -1050,8 +1157,8 @@ impl<C: Command> Raft<C> {
         };
         st.match_index[peer] = st.match_index[peer].max(args.last_included_index);
         st.next_index[peer] = st.next_index[peer].max(args.last_included_index + 1);
-        if st.next_index[peer] <= st.p.log.last_index() {
-            self.send_append(&st, peer); // the entries after the snapshot
+        if st.next_index[peer] <= self.last_due(&st) {
+            self.send_append(&mut st, peer); // the entries after the snapshot
         }
     }
 
