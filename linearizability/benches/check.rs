@@ -1,5 +1,6 @@
 //! Checking time on porcupine's six recorded histories, next to Go
-//! porcupine's on this machine, and on larger generated histories.
+//! porcupine's on this machine, on histories recorded from our own lab 3
+//! tests, and on larger generated histories.
 //!
 //! Run with `cargo bench -p linearizability`. Each figure is the median of
 //! several runs; the ratio is Go's time over ours (above 1: we are faster).
@@ -12,7 +13,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Bug, RECORDED, Spec, generate, recorded_dir};
+use common::{Bug, LAB_RECORDED, RECORDED, Spec, generate, lab_recorded_path, recorded_dir};
 use labrt::time::{Duration, Instant};
 use linearizability::{
     CheckResult, KvInput, KvModel, KvOp, KvOutput, Model, Operation, Step, check_operations,
@@ -113,6 +114,23 @@ fn main() {
             "{name:<10} {:>6}  {quick:>9.1}            {go_ms:>9.0}  {:>6.1}x",
             history.len(),
             go_ms / quick
+        );
+    }
+
+    println!("\nrecorded from raftlab's lab 3 tests (15 clients, 7 servers, random keys)");
+    for name in LAB_RECORDED {
+        let history = read_kv_history(lab_recorded_path(name)).unwrap();
+        expect(KvModel, &history, CheckResult::Ok);
+        let quick = median_ms(|| {
+            check_operations(KvModel, history.clone(), None).unwrap();
+        });
+        let verbose = median_ms(|| {
+            check_operations_verbose(KvModel, history.clone(), None).unwrap();
+        });
+        println!(
+            "{:<66} {:>6}  {quick:>9.3} {verbose:>9.3}",
+            name,
+            history.len()
         );
     }
 

@@ -157,6 +157,54 @@ pub fn parse_kv_history(text: &str, file: &str) -> Result<Vec<KvOperation>, Read
     Ok(ops)
 }
 
+/// Writes `history` in the format [`parse_kv_history`] reads: an `:invoke`
+/// and an `:ok` line per operation, in the order of their times (calls
+/// before returns at equal times), so that reading it back gives the same
+/// history up to the times, which become line numbers.
+///
+/// ```
+/// use linearizability::{KvOperation, format_kv_history, parse_kv_history};
+///
+/// let history = vec![
+///     KvOperation::put(0, "k", "a \"quoted\" value", 10, 30),
+///     KvOperation::get(1, "k", "a \"quoted\" value", 20, 40),
+/// ];
+/// let text = format_kv_history(&history);
+/// assert!(text.starts_with("{:process 0, :type :invoke, :f :put, :key \"k\""));
+/// let back = parse_kv_history(&text, "written").unwrap();
+/// assert_eq!((back[1].call, back[1].ret), (2, 4));
+/// assert_eq!(back[1].output, history[1].output);
+/// ```
+pub fn format_kv_history(history: &[KvOperation]) -> String {
+    // (time, return?, operation): calls sort before returns at equal times.
+    let mut events: Vec<(u64, bool, &KvOperation)> = history
+        .iter()
+        .flat_map(|op| [(op.call, false, op), (op.ret, true, op)])
+        .collect();
+    events.sort_by_key(|&(time, ret, _)| (time, ret));
+    let mut text = String::new();
+    for (_, ret, op) in events {
+        let value = match (op.input.op, ret) {
+            (KvOp::Get, false) => "nil".to_string(),
+            (KvOp::Get, true) => edn_string(&op.output.value),
+            _ => edn_string(&op.input.value),
+        };
+        text.push_str(&format!(
+            "{{:process {}, :type {}, :f {}, :key {}, :value {value}}}\n",
+            op.client_id,
+            if ret { ":ok" } else { ":invoke" },
+            edn_name(op.input.op),
+            edn_string(&op.input.key),
+        ));
+    }
+    text
+}
+
+/// `s` as an EDN string: quoted, with quotes and backslashes escaped.
+fn edn_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// One line's event.
 struct Event {
     process: usize,

@@ -29,6 +29,7 @@
 //!
 //! // Recorded histories (Jepsen-style EDN lines, as in porcupine's test data):
 //! read_kv_history(path) -> Result<Vec<KvOperation>, ReadError>   -- errors name the file and line
+//! format_kv_history(&history) -> String     -- the same format, to save a lab test's history
 //! ```
 //!
 //! # Models
@@ -118,7 +119,7 @@ mod search;
 pub use check::{
     CheckResult, HistoryError, LinearizationInfo, check_operations, check_operations_verbose,
 };
-pub use edn::{ReadError, parse_kv_history, read_kv_history};
+pub use edn::{ReadError, format_kv_history, parse_kv_history, read_kv_history};
 pub use harness::{Budget, Checked, Failure, STRICT_ENV, check_history};
 pub use kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
 pub use model::{Model, Operation, Step};

@@ -1,13 +1,13 @@
 //! The checker against histories whose verdict is known: hand-built ones,
-//! generated ones with and without an injected bug, and porcupine's six
-//! recorded histories; its errors, time limits, summary and visualization.
+//! generated ones with and without an injected bug, porcupine's six
+//! recorded histories and two of our own lab tests'; its errors, time limits, summary and visualization.
 
 mod common;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Bug, RECORDED, Spec, generate, recorded_dir};
+use common::{Bug, LAB_RECORDED, RECORDED, Spec, generate, lab_recorded_path, recorded_dir};
 use linearizability::{
     Budget, CheckResult, Checked, Failure, HistoryError, KvModel, KvOperation, Model, Operation,
     Step, check_history, check_operations, check_operations_verbose, parse_kv_history,
@@ -180,6 +180,19 @@ fn recorded_histories_get_their_known_verdicts() {
             CheckResult::Illegal
         };
         assert_eq!(verdict(history), expected, "{name}");
+    }
+}
+
+#[test]
+fn histories_of_our_lab_tests_are_linearizable() {
+    for name in LAB_RECORDED {
+        let history = read_kv_history(lab_recorded_path(name)).unwrap();
+        assert!(
+            history.len() > 1000,
+            "{name}: only {} operations",
+            history.len()
+        );
+        assert_eq!(verdict(history), CheckResult::Ok, "{name}");
     }
 }
 

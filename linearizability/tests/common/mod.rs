@@ -19,6 +19,19 @@ pub const RECORDED: [(&str, bool); 6] = [
     ("c50-bad", false),
 ];
 
+/// Histories recorded from raftlab's own lab 3 tests (with
+/// `LAB_SAVE_HISTORY`, reference solution), all linearizable: 15 clients on
+/// 7 servers, unreliable network, restarts, partitions, random keys.
+pub const LAB_RECORDED: [&str; 2] = [
+    "persist_partition_unreliable_linearizable_3a",
+    "snapshot_unreliable_recover_concurrent_partition_linearizable_3b",
+];
+
+/// Where [`LAB_RECORDED`] are: `tests/histories/<name>.edn`.
+pub fn lab_recorded_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/histories/{name}.edn"))
+}
+
 /// Where the recorded histories are: `shared/` beside the repository, as on
 /// the developers' machines and in CI. Panics if they are missing: a test
 /// that silently skipped them would pass without checking anything.
