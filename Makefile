@@ -6,11 +6,14 @@
 
 CARGO ?= cargo
 
-.PHONY: help build test lint bench clean test-2 test-2a test-2b test-2c test-2d test-one \
+.PHONY: help build test lint bench clean test-2 test-2a test-2b test-2c test-2d \
+	test-3 test-3a test-3b test-one \
 	stress dslogs grade handout check-handout
 
-# The Raft tests, in one test binary; a name filter picks a part or a test.
+# The Raft tests and the key/value tests, one test binary each; a name
+# filter picks a part or a test.
 RAFT_TESTS = $(CARGO) test -p raft --test raft_test
+KV_TESTS = $(CARGO) test -p kvraft --test kvraft_test
 
 # The tools of test-scripts/ and course/.
 TOOL = $(CARGO) run -q -p test-scripts --bin
@@ -24,7 +27,8 @@ P ?= 2
 help:
 	@echo "make test-2a                   the 2A tests (likewise test-2b, test-2c, test-2d)"
 	@echo "make test-2                    all of lab 2"
-	@echo "make test-one T=NAME           one test by its name, e.g. T=initial_election_2a"
+	@echo "make test-3a                   the 3A tests (likewise test-3b); make test-3: all of lab 3"
+	@echo "make test-one T=NAME           one test by its name, e.g. T=initial_election_2a or T=basic_3a"
 	@echo "make stress TESTS=2A N=100 P=4 run tests many times in parallel, each with its own seed"
 	@echo "make dslogs LOG=FILE           pretty-print a LAB_LOG log (ARGS='-c 3' for columns)"
 	@echo "make grade                     grade the lab code in this tree (PARTS='2A 2B', RUNS=k)"
@@ -46,9 +50,16 @@ test-2:
 test-2a test-2b test-2c test-2d:
 	$(RAFT_TESTS) _$(subst test-,,$@)
 
+test-3:
+	$(KV_TESTS) _3
+
+test-3a test-3b:
+	$(KV_TESTS) _$(subst test-,,$@)
+
+# A test of lab 3 ends in _3a or _3b; any other is lab 2's.
 test-one:
 	@test -n "$(T)" || { echo "usage: make test-one T=<test name>, e.g. T=initial_election_2a" >&2; exit 2; }
-	$(RAFT_TESTS) -- --exact $(T)
+	$(if $(filter %_3a %_3b,$(T)),$(KV_TESTS),$(RAFT_TESTS)) -- --exact $(T)
 
 stress:
 	@$(TOOL) dstest -- $(TESTS) -n $(N) -p $(P) $(ARGS)

@@ -15,6 +15,10 @@
 //! assert!((300..600).contains(&timeout_ms));
 //! let coin: bool = rand::rng().random();
 //! let _ = coin;
+//!
+//! use labrt::rand::SliceRandom;
+//! let mut order = [0, 1, 2, 3];
+//! order.shuffle(&mut rand::rng());
 //! ```
 
 use std::sync::OnceLock;
@@ -26,6 +30,7 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
 pub use rand::Rng;
+pub use rand::seq::SliceRandom;
 
 /// The seed of this process's generator: `LAB_SEED` if set, else drawn once.
 ///

@@ -30,8 +30,12 @@
 //! kills every peer and shuts the network. A test may run 120 seconds; a
 //! watchdog ends the process if it runs longer.
 //!
+//! [`kvraft::Config`] is the key/value tester of lab 3, a port of
+//! `kvraft/config.go` and the helpers of its tests, with [`kvraft::generic_test`].
+//!
 //! [`common`] holds what every lab tester shares (output lines, failure
 //! reporting, the time limit).
 
 pub mod common;
+pub mod kvraft;
 pub mod raft;

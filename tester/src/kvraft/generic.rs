@@ -1,0 +1,507 @@
+//! The key/value tests' helpers: a port of the functions of MIT 6.824's
+//! `kvraft/test_test.go` that the tests share, with `GenericTest` and
+//! `GenericTestSpeed`, which most tests are.
+
+use std::sync::LazyLock;
+
+use labrt::channel;
+use labrt::sync::atomic::{AtomicBool, Ordering};
+use labrt::sync::{Arc, Mutex};
+use labrt::thread::{self, JoinHandle};
+use labrt::time::{Duration, Instant, sleep};
+use linearizability::{Budget, KvModel, KvOperation, check_history, format_kv_history};
+
+use super::config::{Client, Config};
+use crate::common::print_live;
+use crate::fatal;
+
+/// The tests' allowance for an election: they sleep this long where they
+/// want a new leader, and the partitioner keeps a partition this long, or a
+/// little longer.
+pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Operations are timed from here: a fixed instant of the process
+/// (monotonic, as Go's are since 2022).
+static T0: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+fn since_t0() -> u64 {
+    T0.elapsed().as_nanos() as u64
+}
+
+/// The completed operations of a test, for the linearizability check.
+/// Clones share the log.
+#[derive(Clone, Default)]
+pub struct OpLog(Arc<Mutex<Vec<KvOperation>>>);
+
+impl OpLog {
+    pub fn new() -> OpLog {
+        OpLog::default()
+    }
+
+    fn append(&self, op: KvOperation) {
+        self.0.lock().push(op);
+    }
+
+    /// The operations logged so far, leaving the log empty: a history holds
+    /// every value read, and can be large.
+    pub fn take(&self) -> Vec<KvOperation> {
+        std::mem::take(&mut *self.0.lock())
+    }
+}
+
+/// Runs one clerk operation, counts it, and logs it (with its call and
+/// return times) if a log is given, under client id `cli`.
+fn timed<T>(
+    cfg: &Config,
+    log: Option<&OpLog>,
+    op: impl FnOnce() -> T,
+    record: impl FnOnce(&T, u64, u64) -> KvOperation,
+) -> T {
+    let start = since_t0();
+    let result = op();
+    let end = since_t0();
+    cfg.op();
+    if let Some(log) = log {
+        log.append(record(&result, start, end));
+    }
+    result
+}
+
+/// `ck.get(key)`, counted and logged.
+pub fn get(cfg: &Config, ck: &mut Client, key: &str, log: Option<&OpLog>, cli: usize) -> String {
+    timed(
+        cfg,
+        log,
+        || ck.get(key),
+        |v, start, end| KvOperation::get(cli, key, v, start, end),
+    )
+}
+
+/// `ck.put(key, value)`, counted and logged.
+pub fn put(cfg: &Config, ck: &mut Client, key: &str, value: &str, log: Option<&OpLog>, cli: usize) {
+    timed(
+        cfg,
+        log,
+        || ck.put(key, value),
+        |_, start, end| KvOperation::put(cli, key, value, start, end),
+    );
+}
+
+/// `ck.append(key, value)`, counted and logged.
+pub fn append(
+    cfg: &Config,
+    ck: &mut Client,
+    key: &str,
+    value: &str,
+    log: Option<&OpLog>,
+    cli: usize,
+) {
+    timed(
+        cfg,
+        log,
+        || ck.append(key, value),
+        |_, start, end| KvOperation::append(cli, key, value, start, end),
+    );
+}
+
+/// Checks that `key` has `value` (an unlogged, counted get).
+#[track_caller]
+pub fn check(cfg: &Config, ck: &mut Client, key: &str, value: &str) {
+    let v = get(cfg, ck, key, None, 0);
+    if v != value {
+        fatal!("Get({key}): expected:\n{value}\nreceived:\n{v}");
+    }
+}
+
+/// Runs `f(cli, clerk)` for `cli` in `0..ncli`, each in a thread of its own
+/// with a new clerk connected to every server; waits for all, and returns
+/// what each returned. (A client that fails ends the process, as Go's
+/// `t.Fatalf` outside the test's goroutine would end the test.)
+pub fn spawn_clients_and_wait<T: Send + 'static>(
+    cfg: &Config,
+    ncli: usize,
+    f: impl Fn(usize, &mut Client) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let f = Arc::new(f);
+    let clients: Vec<JoinHandle<T>> = (0..ncli)
+        .map(|cli| {
+            let (cfg, f) = (cfg.clone(), f.clone());
+            thread::spawn_named(format!("tester-client-{cli}"), move || {
+                let mut ck = cfg.make_client(&cfg.all());
+                let result = f(cli, &mut ck);
+                cfg.delete_client(ck);
+                result
+            })
+        })
+        .collect();
+    clients
+        .into_iter()
+        .map(|client| client.join().unwrap_or_else(|_| fatal!("failure")))
+        .collect()
+}
+
+/// Checks that client `clnt`'s appends `x <clnt> <j> y`, for `j` in
+/// `0..count`, each appear in `v` exactly once, in order.
+#[track_caller]
+pub fn check_clnt_appends(clnt: usize, v: &str, count: usize) {
+    let mut lastoff = None;
+    for j in 0..count {
+        let wanted = format!("x {clnt} {j} y");
+        let Some(off) = v.find(&wanted) else {
+            fatal!("{clnt} missing element {wanted} in Append result {v}");
+        };
+        if v.rfind(&wanted) != Some(off) {
+            fatal!("duplicate element {wanted} in Append result");
+        }
+        if lastoff.is_some_and(|last| off <= last) {
+            fatal!("wrong order for element {wanted} in Append result");
+        }
+        lastoff = Some(off);
+    }
+}
+
+/// Checks the appends of every client `i` (`counts[i]` of them) in `v`.
+#[track_caller]
+pub fn check_concurrent_appends(v: &str, counts: &[usize]) {
+    for (i, &count) in counts.iter().enumerate() {
+        check_clnt_appends(i, v, count);
+    }
+}
+
+/// Repartitions the servers at random, about once a second, until `done`.
+/// Each server lands on either side with even odds (a side may be empty);
+/// the clerks' connections are not touched.
+fn partitioner(cfg: &Config, done: &AtomicBool) {
+    while !done.load(Ordering::SeqCst) {
+        let (p0, p1): (Vec<usize>, Vec<usize>) = cfg
+            .all()
+            .into_iter()
+            .partition(|_| labrt::rand::random_bool(0.5));
+        cfg.partition(&p0, &p1);
+        sleep(ELECTION_TIMEOUT + Duration::from_millis(labrt::rand::random_range(0..200)));
+    }
+}
+
+/// The parameters of [`generic_test`], Go's positional arguments by name:
+/// `Generic::new("3A", 5, 5).unreliable().crash()` is Go's
+/// `GenericTest(t, "3A", 5, 5, true, true, false, -1, false)`.
+#[derive(Clone, Debug)]
+pub struct Generic {
+    /// "3A" or "3B".
+    part: &'static str,
+    nclients: usize,
+    nservers: usize,
+    unreliable: bool,
+    crash: bool,
+    partitions: bool,
+    maxraftstate: Option<usize>,
+    random_keys: bool,
+}
+
+impl Generic {
+    /// `nclients` clients of `nservers` servers, on a reliable network,
+    /// without crashes, partitions or snapshots, each client on its own key.
+    pub fn new(part: &'static str, nclients: usize, nservers: usize) -> Generic {
+        Generic {
+            part,
+            nclients,
+            nservers,
+            unreliable: false,
+            crash: false,
+            partitions: false,
+            maxraftstate: None,
+            random_keys: false,
+        }
+    }
+
+    /// The network drops RPC requests and replies.
+    pub fn unreliable(self) -> Generic {
+        Generic {
+            unreliable: true,
+            ..self
+        }
+    }
+
+    /// Every server is shut down and restarted after each round, so
+    /// persistence must work.
+    pub fn crash(self) -> Generic {
+        Generic {
+            crash: true,
+            ..self
+        }
+    }
+
+    /// The network is repartitioned at random during each round.
+    pub fn partitions(self) -> Generic {
+        Generic {
+            partitions: true,
+            ..self
+        }
+    }
+
+    /// The servers snapshot when Raft's state reaches `maxraftstate` bytes.
+    pub fn snapshots(self, maxraftstate: usize) -> Generic {
+        Generic {
+            maxraftstate: Some(maxraftstate),
+            ..self
+        }
+    }
+
+    /// Clients work on each other's keys at random, and sometimes put: the
+    /// order of their appends is then checked by linearizability only.
+    pub fn random_keys(self) -> Generic {
+        Generic {
+            random_keys: true,
+            ..self
+        }
+    }
+}
+
+impl Generic {
+    /// The test's title: `Test: unreliable net, restarts, ..., many clients (3A)`.
+    fn title(&self) -> String {
+        let mut title = String::from("Test: ");
+        for (on, words) in [
+            // the network drops RPC requests and replies.
+            (self.unreliable, "unreliable net, "),
+            // peers re-start, and thus persistence must work.
+            (self.crash, "restarts, "),
+            // the network may partition
+            (self.partitions, "partitions, "),
+            (self.maxraftstate.is_some(), "snapshots, "),
+            (self.random_keys, "random keys, "),
+        ] {
+            if on {
+                title.push_str(words);
+            }
+        }
+        title.push_str(if self.nclients > 1 {
+            "many clients"
+        } else {
+            "one client"
+        });
+        format!("{title} ({})", self.part)
+    }
+}
+
+/// Basic test is as follows: one or more clients submitting Append/Get
+/// operations to a set of servers for some period of time. After the
+/// period is over, the test checks that all appended values are present
+/// and in order for a particular key. If unreliable is set, RPCs may fail.
+/// If crash is set, the servers crash after the period is over and restart.
+/// If partitions is set, the test repartitions the network concurrently
+/// with the clients and servers. If maxraftstate is a positive number, the
+/// size of the state for Raft (i.e., log size) shouldn't exceed
+/// 8*maxraftstate. If maxraftstate is negative, snapshots shouldn't be
+/// used.
+pub fn generic_test(p: Generic) {
+    let cfg = Config::new(p.nservers, p.unreliable, p.maxraftstate);
+    cfg.begin(&p.title());
+    let op_log = OpLog::new();
+    let mut ck = cfg.make_client(&cfg.all());
+    let p = Arc::new(p);
+
+    for _ in 0..3 {
+        let done_clients = Arc::new(AtomicBool::new(false));
+        let done_partitioner = Arc::new(AtomicBool::new(false));
+        let clients = {
+            let (cfg, p, op_log, done) =
+                (cfg.clone(), p.clone(), op_log.clone(), done_clients.clone());
+            thread::spawn_named("tester-clients", move || {
+                let client_cfg = cfg.clone();
+                spawn_clients_and_wait(&cfg, p.nclients, move |cli, myck| {
+                    client(&client_cfg, &p, cli, myck, &op_log, &done)
+                })
+            })
+        };
+
+        let mut partitioner_thread = None;
+        if p.partitions {
+            // Allow the clients to perform some operations without
+            // interruption
+            sleep(Duration::from_secs(1));
+            let (cfg, done) = (cfg.clone(), done_partitioner.clone());
+            partitioner_thread = Some(thread::spawn_named("tester-partitioner", move || {
+                partitioner(&cfg, &done)
+            }));
+        }
+        sleep(Duration::from_secs(5));
+
+        done_clients.store(true, Ordering::SeqCst); // tell clients to quit
+        done_partitioner.store(true, Ordering::SeqCst); // tell partitioner to quit
+
+        if let Some(partitioner) = partitioner_thread {
+            let _ = partitioner.join();
+            // reconnect network and submit a request. A client may have
+            // submitted a request in a minority. That request won't return
+            // until that server discovers a new term has started.
+            cfg.connect_all();
+            // wait for a while so that we have a new term
+            sleep(ELECTION_TIMEOUT);
+        }
+
+        if p.crash {
+            for i in 0..p.nservers {
+                cfg.shutdown_server(i);
+            }
+            // Wait for a while for servers to shutdown, since shutdown
+            // isn't a real crash and isn't instantaneous
+            sleep(ELECTION_TIMEOUT);
+            // crash and re-start all
+            for i in 0..p.nservers {
+                cfg.start_server(i);
+            }
+            cfg.connect_all();
+        }
+
+        let counts = clients.join().unwrap_or_else(|_| fatal!("failure"));
+        for (i, &j) in counts.iter().enumerate() {
+            let v = get(&cfg, &mut ck, &i.to_string(), Some(&op_log), 0);
+            if !p.random_keys {
+                check_clnt_appends(i, &v, j);
+            }
+        }
+
+        if let Some(maxraftstate) = p.maxraftstate {
+            // Check maximum after the servers have processed all client
+            // requests and had time to checkpoint.
+            let sz = cfg.log_size();
+            if sz > 8 * maxraftstate {
+                fatal!("logs were not trimmed ({sz} > 8*{maxraftstate})");
+            }
+        } else {
+            // Check that snapshots are not used
+            let ssz = cfg.snapshot_size();
+            if ssz > 0 {
+                fatal!("snapshot too large ({ssz}), should not be used when maxraftstate = -1");
+            }
+        }
+    }
+
+    let history = op_log.take();
+    save_history(&history);
+    if let Err(failure) = check_history(KvModel, history, &Budget::default()) {
+        fatal!("{failure}");
+    }
+    cfg.end();
+}
+
+/// With `LAB_SAVE_HISTORY=<dir>`, writes the test's history to
+/// `<dir>/<test name>.edn` (the format of porcupine's recorded histories),
+/// for the checker's benchmark or a closer look.
+fn save_history(history: &[KvOperation]) {
+    let Some(dir) = std::env::var_os("LAB_SAVE_HISTORY") else {
+        return;
+    };
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("kvraft")
+        .replace("::", "-");
+    let path = std::path::Path::new(&dir).join(format!("{test}.edn"));
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&path, format_kv_history(history)));
+    match written {
+        Ok(()) => print_live(&format!("info: wrote the history to {}\n", path.display())),
+        Err(e) => print_live(&format!("info: cannot write {}: {e}\n", path.display())),
+    }
+}
+
+/// One client of [`generic_test`]: until `done`, appends or gets at even
+/// odds (with random keys, a tenth of the gets are puts instead), checking
+/// what it gets against what it appended. Returns how many values it
+/// appended or put.
+fn client(
+    cfg: &Config,
+    p: &Generic,
+    cli: usize,
+    ck: &mut Client,
+    log: &OpLog,
+    done: &AtomicBool,
+) -> usize {
+    let mut j = 0;
+    let mut last = String::new(); // only used when not random_keys
+    if !p.random_keys {
+        put(cfg, ck, &cli.to_string(), &last, Some(log), cli);
+    }
+    while !done.load(Ordering::SeqCst) {
+        let key = if p.random_keys {
+            labrt::rand::random_range(0..p.nclients).to_string()
+        } else {
+            cli.to_string()
+        };
+        let nv = format!("x {cli} {j} y");
+        if labrt::rand::random_range(0..1000) < 500 {
+            append(cfg, ck, &key, &nv, Some(log), cli);
+            if !p.random_keys {
+                last.push_str(&nv);
+            }
+            j += 1;
+        } else if p.random_keys && labrt::rand::random_range(0..1000) < 100 {
+            // we only do this when using random keys, because it would
+            // break the check done after Get() operations
+            put(cfg, ck, &key, &nv, Some(log), cli);
+            j += 1;
+        } else {
+            let v = get(cfg, ck, &key, Some(log), cli);
+            // the following check only makes sense when we're not using
+            // random keys
+            if !p.random_keys && v != last {
+                fatal!("get wrong value, key {key}, wanted:\n{last}\n, got\n{v}\n");
+            }
+        }
+    }
+    j
+}
+
+/// Checks that 1000 appends, one after the other, take at most 33.3 ms
+/// each on average: the servers must not wait for a heartbeat to commit.
+pub fn generic_test_speed(part: &str, maxraftstate: Option<usize>) {
+    const NSERVERS: usize = 3;
+    const NUM_OPS: u32 = 1000;
+    let cfg = Config::new(NSERVERS, false, maxraftstate);
+    let mut ck = cfg.make_client(&cfg.all());
+
+    cfg.begin(&format!("Test: ops complete fast enough ({part})"));
+
+    // wait until first op completes, so we know a leader is elected and KV
+    // servers are ready to process client requests
+    ck.get("x");
+
+    let start = Instant::now();
+    for i in 0..NUM_OPS {
+        ck.append("x", &format!("x 0 {i} y"));
+    }
+    let dur = start.elapsed();
+
+    let v = ck.get("x");
+    check_clnt_appends(0, &v, NUM_OPS as usize);
+
+    // heartbeat interval should be ~ 100 ms; require at least 3 ops per
+    const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
+    const OPS_PER_INTERVAL: u32 = 3;
+    const TIME_PER_OP: Duration = HEARTBEAT_INTERVAL.checked_div(OPS_PER_INTERVAL).unwrap();
+    // Not in Go: the figure a student tuning for speed wants to see.
+    print_live(&format!(
+        "info: {NUM_OPS} appends in {dur:.1?}, {:.1?}/op (the limit is {TIME_PER_OP:.1?}/op)\n",
+        dur / NUM_OPS
+    ));
+    if dur > TIME_PER_OP * NUM_OPS {
+        fatal!(
+            "Operations completed too slowly {:?}/op > {TIME_PER_OP:?}/op",
+            dur / NUM_OPS
+        );
+    }
+
+    cfg.end();
+}
+
+/// A one-shot signal from a background operation: the test waits on it
+/// with a time limit.
+pub fn in_background(name: &str, f: impl FnOnce() + Send + 'static) -> channel::Receiver<()> {
+    let (done_tx, done_rx) = channel::bounded(1);
+    thread::spawn_named(name, move || {
+        f();
+        let _ = done_tx.send(());
+    });
+    done_rx
+}
