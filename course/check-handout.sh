@@ -2,8 +2,9 @@
 # CI's check of the student handout (made by course/src/handout.rs): a fresh
 # handout must build without a warning and pass `make lint`, and its
 # `make test-2a` must fail the way a student's first run does, with the
-# tester's "expected one leader, got none": not with a compile error, a
-# panic, or a test that runs into the 120-second limit.
+# tester's "expected one leader, got none" (and lab 3's basic_3a with "get
+# wrong value"): not with a compile error, a panic, or a test that runs into
+# the 120-second limit.
 #
 # usage: course/check-handout.sh   (from anywhere in the repository)
 #
@@ -58,4 +59,16 @@ fi
 if ! grep -q "^test result: FAILED" "$logs/test-2a.log"; then
     fail "make test-2a did not run its tests to the end (see above)"
 fi
-echo "check-handout: OK: the handout builds, passes make lint, and make test-2a fails as it should"
+
+echo "== check-handout: make test-one T=basic_3a in the handout (the stubs must fail it)"
+status=0
+timeout --kill-after=10 180 make test-one T=basic_3a >"$logs/test-3a.log" 2>&1 || status=$?
+cat "$logs/test-3a.log"
+case $status in
+    0) fail "basic_3a passed on the stubs" ;;
+    124 | 137) fail "basic_3a hung, and was killed after 180 s" ;;
+esac
+if ! grep -q "get wrong value" "$logs/test-3a.log"; then
+    fail "basic_3a failed, but not with the tester's \"get wrong value\" (see above)"
+fi
+echo "check-handout: OK: the handout builds, passes make lint, and its lab tests fail as they should"

@@ -24,9 +24,9 @@ use std::process::Command;
 
 use crate::regions;
 
-/// The directories whose files hold solution regions. Add `kvraft/src/` here
-/// with lab 3.
-pub const STUDENT_DIRS: &[&str] = &["raft/src/"];
+/// The directories whose files hold solution regions: the student's files
+/// of each lab.
+pub const STUDENT_DIRS: &[&str] = &["raft/src/", "kvraft/src/"];
 
 /// The source of the handout's `README.md`.
 pub const HANDOUT_README: &str = "docs/handout-README.md";

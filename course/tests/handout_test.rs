@@ -112,8 +112,17 @@ fn handout_of_this_repository() {
         raft.contains("// Your code here (2A)."),
         "raft.rs has no stub:\n{raft}"
     );
+    let server =
+        fs::read_to_string(out.join("kvraft/src/server.rs")).expect("the handout has server.rs");
+    assert!(
+        server.contains("// Your code here.") && !server.contains("SOLUTION"),
+        "server.rs has no stub, or a marker left:\n{server}"
+    );
     for kept in [
         "docs/lab2-raft.md",
+        "docs/lab3-kvraft.md",
+        "kvraft/tests/kvraft_test.rs",
+        "tester/src/kvraft/generic.rs",
         "docs/debugging.md",
         "Makefile",
         "raft/tests/raft_test.rs",

@@ -31,7 +31,10 @@ use course::grade::{Points, Report, TestResult, cap_output, normalize_part, part
 use test_scripts::runner::{self, RunSpec, TestBinary};
 
 /// The lab packages and their test files, relative to the repository.
-const LAB_TESTS: &[(&str, &str)] = &[("raft", "raft/tests/raft_test.rs")];
+const LAB_TESTS: &[(&str, &str)] = &[
+    ("raft", "raft/tests/raft_test.rs"),
+    ("kvraft", "kvraft/tests/kvraft_test.rs"),
+];
 
 const POINTS_FILE: &str = "course/points.txt";
 
