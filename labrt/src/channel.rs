@@ -21,7 +21,9 @@
 //! receiver may need.
 
 use std::fmt;
+use std::panic::Location;
 
+use crate::sim_channel::{self, End};
 use crate::time::{Duration, Instant};
 
 pub use crossbeam_channel::{
@@ -29,94 +31,162 @@ pub use crossbeam_channel::{
 };
 
 /// The sending side of a channel.
-pub struct Sender<T>(crossbeam_channel::Sender<T>);
+pub struct Sender<T>(Flavor<crossbeam_channel::Sender<T>, T>);
 
 /// The receiving side of a channel.
-pub struct Receiver<T>(crossbeam_channel::Receiver<T>);
+pub struct Receiver<T>(Flavor<crossbeam_channel::Receiver<T>, T>);
+
+/// A crossbeam channel, or in the simulation (`LAB_SIM=1`) one whose
+/// waiting the scheduler sees.
+enum Flavor<C, T> {
+    Real(C),
+    Sim(End<T>),
+}
 
 /// A channel that holds any number of messages.
 #[inline]
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    if crate::sim::enabled() {
+        let (tx, rx) = sim_channel::channel(None);
+        return (Sender(Flavor::Sim(tx)), Receiver(Flavor::Sim(rx)));
+    }
     let (tx, rx) = crossbeam_channel::unbounded();
-    (Sender(tx), Receiver(rx))
+    (Sender(Flavor::Real(tx)), Receiver(Flavor::Real(rx)))
 }
 
 /// A channel that holds at most `cap` messages; `cap == 0` makes every send
 /// wait for a receiver (a rendezvous, like an unbuffered Go channel).
 #[inline]
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    if crate::sim::enabled() {
+        let (tx, rx) = sim_channel::channel(Some(cap));
+        return (Sender(Flavor::Sim(tx)), Receiver(Flavor::Sim(rx)));
+    }
     let (tx, rx) = crossbeam_channel::bounded(cap);
-    (Sender(tx), Receiver(rx))
+    (Sender(Flavor::Real(tx)), Receiver(Flavor::Real(rx)))
+}
+
+/// The simulated world, which a simulated channel is only ever used in.
+fn world() -> std::rc::Rc<crate::sim::World> {
+    crate::sim::world().expect("a simulated channel is used in the simulation")
 }
 
 impl<T> Sender<T> {
     /// Sends `msg`, waiting for room if the channel is bounded and full.
     /// Fails, handing `msg` back, if every receiver is gone.
     #[inline]
+    #[track_caller]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
-        self.0.send(msg)
+        match &self.0 {
+            Flavor::Real(tx) => tx.send(msg),
+            Flavor::Sim(tx) => tx
+                .send(&world(), msg, None, Location::caller())
+                .map_err(|e| SendError(e.into_inner())),
+        }
     }
 
     /// Sends `msg` only if that can be done without waiting.
     #[inline]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        self.0.try_send(msg)
+        match &self.0 {
+            Flavor::Real(tx) => tx.try_send(msg),
+            Flavor::Sim(tx) => tx.try_send(&world(), msg),
+        }
     }
 
     /// Like [`send`](Self::send), giving up after `timeout`.
     #[inline]
+    #[track_caller]
     pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.0.send_timeout(msg, timeout)
+        match &self.0 {
+            Flavor::Real(tx) => tx.send_timeout(msg, timeout),
+            Flavor::Sim(tx) => {
+                let world = world();
+                let deadline = world.elapsed() + timeout;
+                tx.send(&world, msg, Some(deadline), Location::caller())
+            }
+        }
     }
 
     /// Number of messages waiting in the channel.
     #[inline]
     pub fn len(&self) -> usize {
-        self.0.len()
+        match &self.0 {
+            Flavor::Real(tx) => tx.len(),
+            Flavor::Sim(tx) => tx.len(),
+        }
     }
 
     /// Whether no message is waiting in the channel.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 }
 
 impl<T> Receiver<T> {
     /// Waits for a message; fails once the channel is empty and disconnected.
     #[inline]
+    #[track_caller]
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.0.recv()
+        match &self.0 {
+            Flavor::Real(rx) => rx.recv(),
+            Flavor::Sim(rx) => rx
+                .recv(&world(), None, Location::caller())
+                .map_err(|_| RecvError),
+        }
     }
 
     /// Takes a message if one is waiting.
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.0.try_recv()
+        match &self.0 {
+            Flavor::Real(rx) => rx.try_recv(),
+            Flavor::Sim(rx) => rx.try_recv(&world()),
+        }
     }
 
     /// Like [`recv`](Self::recv), giving up after `timeout`.
     #[inline]
+    #[track_caller]
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.0.recv_timeout(timeout)
+        match &self.0 {
+            Flavor::Real(rx) => rx.recv_timeout(timeout),
+            Flavor::Sim(rx) => {
+                let world = world();
+                let deadline = world.elapsed() + timeout;
+                rx.recv(&world, Some(deadline), Location::caller())
+            }
+        }
     }
 
     /// Like [`recv`](Self::recv), giving up at `deadline`.
     #[inline]
+    #[track_caller]
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        self.0.recv_deadline(deadline.into_std())
+        match &self.0 {
+            Flavor::Real(rx) => rx.recv_deadline(deadline.into_std()),
+            Flavor::Sim(rx) => {
+                let world = world();
+                let deadline = crate::time::sim_deadline(&world, deadline);
+                rx.recv(&world, Some(deadline), Location::caller())
+            }
+        }
     }
 
     /// Number of messages waiting in the channel.
     #[inline]
     pub fn len(&self) -> usize {
-        self.0.len()
+        match &self.0 {
+            Flavor::Real(rx) => rx.len(),
+            Flavor::Sim(rx) => rx.len(),
+        }
     }
 
     /// Whether no message is waiting in the channel.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 
     /// A blocking iterator over messages; it ends when the channel disconnects.
@@ -129,6 +199,16 @@ impl<T> Receiver<T> {
     #[inline]
     pub fn try_iter(&self) -> TryIter<'_, T> {
         TryIter(self)
+    }
+}
+
+impl<C: Clone, T> Clone for Flavor<C, T> {
+    #[inline]
+    fn clone(&self) -> Self {
+        match self {
+            Flavor::Real(end) => Flavor::Real(end.clone()),
+            Flavor::Sim(end) => Flavor::Sim(end.clone()),
+        }
     }
 }
 

@@ -46,6 +46,8 @@
 
 pub mod channel;
 pub mod rand;
+pub mod sim;
+mod sim_channel;
 pub mod sync;
 pub mod thread;
 pub mod time;

@@ -86,6 +86,12 @@ impl RngCore for LabRng {
     }
 }
 
+/// Restarts the generator from `seed`: each simulated test draws the same
+/// numbers from the same seed, whatever ran before it in the process.
+pub(crate) fn reseed(seed: u64) {
+    *global().1.lock() = StdRng::seed_from_u64(seed);
+}
+
 fn global() -> &'static (u64, Mutex<StdRng>) {
     static GLOBAL: OnceLock<(u64, Mutex<StdRng>)> = OnceLock::new();
     GLOBAL.get_or_init(|| {

@@ -23,8 +23,11 @@
 //! above all.
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 
+use crate::sim::World;
 use crate::time::{Duration, Instant};
 
 pub use std::sync::{Arc, Weak, atomic};
@@ -35,7 +38,12 @@ pub struct Mutex<T: ?Sized>(parking_lot::Mutex<T>);
 
 /// Access to the data of a locked [`Mutex`]; the lock is released on drop.
 #[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct MutexGuard<'a, T: ?Sized>(parking_lot::MutexGuard<'a, T>);
+pub struct MutexGuard<'a, T: ?Sized>(ManuallyDrop<parking_lot::MutexGuard<'a, T>>);
+
+/// The address that names a lock or a condvar to the simulation.
+fn address<T: ?Sized>(object: &T) -> usize {
+    std::ptr::from_ref(object).cast::<()>() as usize
+}
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex holding `value`.
@@ -54,14 +62,36 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     /// Blocks until the lock is free, then takes it.
     #[inline]
+    #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        MutexGuard(self.0.lock())
+        if let Some(world) = crate::sim::world() {
+            return self.lock_simulated(&world, Location::caller());
+        }
+        MutexGuard(ManuallyDrop::new(self.0.lock()))
     }
 
     /// Takes the lock if it is free right now.
     #[inline]
+    #[track_caller]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.0.try_lock().map(MutexGuard)
+        let guard = self.0.try_lock()?;
+        if let Some(world) = crate::sim::world() {
+            world.locked(address(&self.0), Location::caller());
+        }
+        Some(MutexGuard(ManuallyDrop::new(guard)))
+    }
+
+    /// In the simulation a thread never blocks the OS thread on a lock:
+    /// it waits (letting the holder run) until the lock is free, then
+    /// takes it at once.
+    fn lock_simulated(&self, world: &World, at: &'static Location<'static>) -> MutexGuard<'_, T> {
+        world.yield_now();
+        let object = address(&self.0);
+        while self.0.is_locked() {
+            world.block("lock a Mutex", Some(object), None, at);
+        }
+        world.locked(object, at);
+        MutexGuard(ManuallyDrop::new(self.0.lock()))
     }
 
     /// The data, through a unique borrow (no locking needed).
@@ -92,8 +122,48 @@ impl<T: ?Sized> MutexGuard<'_, T> {
     /// *g += n;
     /// assert_eq!(*g, 42);
     /// ```
+    #[track_caller]
     pub fn unlocked<U>(guard: &mut Self, f: impl FnOnce() -> U) -> U {
-        parking_lot::MutexGuard::unlocked(&mut guard.0, f)
+        let Some(world) = crate::sim::world() else {
+            return parking_lot::MutexGuard::unlocked(&mut guard.0, f);
+        };
+        let at = Location::caller();
+        let mutex = parking_lot::MutexGuard::mutex(&guard.0);
+        let object = address(mutex);
+        let result = parking_lot::MutexGuard::unlocked(&mut guard.0, || {
+            world.unlocked(object);
+            let result = f();
+            relock_simulated(&world, mutex, "lock a Mutex again", at);
+            result
+        });
+        world.locked(object, at);
+        result
+    }
+}
+
+/// Waits, in the simulation, until `mutex` is free, so that locking it
+/// (what parking_lot does next) cannot block the OS thread.
+fn relock_simulated<T: ?Sized>(
+    world: &World,
+    mutex: &parking_lot::Mutex<T>,
+    what: &str,
+    at: &'static Location<'static>,
+) {
+    world.yield_now();
+    while mutex.is_locked() {
+        world.block(what, Some(address(mutex)), None, at);
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        let object = address(parking_lot::MutexGuard::mutex(&self.0));
+        // SAFETY: the guard is dropped here once, and never used again.
+        unsafe { ManuallyDrop::drop(&mut self.0) };
+        if let Some(world) = crate::sim::world() {
+            world.unlocked(object);
+        }
     }
 }
 
@@ -144,43 +214,109 @@ impl Condvar {
     /// Releases the lock, sleeps until notified, then takes the lock again.
     /// Wake-ups can be spurious: always wait in a loop that re-checks.
     #[inline]
+    #[track_caller]
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
-        self.0.wait(&mut guard.0);
+        match crate::sim::world() {
+            Some(world) => {
+                self.wait_simulated(&world, guard, None, Location::caller());
+            }
+            None => self.0.wait(&mut guard.0),
+        }
     }
 
     /// Like [`wait`](Self::wait), giving up after `timeout`.
     #[inline]
+    #[track_caller]
     pub fn wait_for<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        WaitTimeoutResult(self.0.wait_for(&mut guard.0, timeout).timed_out())
+        match crate::sim::world() {
+            Some(world) => {
+                let deadline = world.elapsed() + timeout;
+                WaitTimeoutResult(self.wait_simulated(
+                    &world,
+                    guard,
+                    Some(deadline),
+                    Location::caller(),
+                ))
+            }
+            None => WaitTimeoutResult(self.0.wait_for(&mut guard.0, timeout).timed_out()),
+        }
     }
 
     /// Like [`wait`](Self::wait), giving up at `deadline`.
     #[inline]
+    #[track_caller]
     pub fn wait_until<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
         deadline: Instant,
     ) -> WaitTimeoutResult {
-        WaitTimeoutResult(
-            self.0
-                .wait_until(&mut guard.0, deadline.into_std())
-                .timed_out(),
-        )
+        match crate::sim::world() {
+            Some(world) => {
+                let deadline = crate::time::sim_deadline(&world, deadline);
+                WaitTimeoutResult(self.wait_simulated(
+                    &world,
+                    guard,
+                    Some(deadline),
+                    Location::caller(),
+                ))
+            }
+            None => WaitTimeoutResult(
+                self.0
+                    .wait_until(&mut guard.0, deadline.into_std())
+                    .timed_out(),
+            ),
+        }
     }
 
     /// Wakes one waiting thread; returns whether there was one.
     #[inline]
     pub fn notify_one(&self) -> bool {
-        self.0.notify_one()
+        match crate::sim::world() {
+            Some(world) => {
+                let woke = world.notify_one(address(self));
+                world.yield_now();
+                woke
+            }
+            None => self.0.notify_one(),
+        }
     }
 
     /// Wakes every waiting thread; returns how many there were.
     #[inline]
     pub fn notify_all(&self) -> usize {
-        self.0.notify_all()
+        match crate::sim::world() {
+            Some(world) => {
+                let woke = world.notify_all(address(self));
+                world.yield_now();
+                woke
+            }
+            None => self.0.notify_all(),
+        }
+    }
+
+    /// The simulation's wait: release the lock and block on this condvar
+    /// in one step (no other thread runs in between, so no notification
+    /// is lost), then wait for the lock to be free and take it.
+    fn wait_simulated<T: ?Sized>(
+        &self,
+        world: &World,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: Option<std::time::Duration>,
+        at: &'static Location<'static>,
+    ) -> bool {
+        let mutex = parking_lot::MutexGuard::mutex(&guard.0);
+        let object = address(mutex);
+        let timed_out = parking_lot::MutexGuard::unlocked(&mut guard.0, || {
+            world.unlocked(object);
+            let timed_out = world.block("wait on a Condvar", Some(address(self)), deadline, at);
+            relock_simulated(world, mutex, "lock a Mutex after a Condvar wait", at);
+            timed_out
+        });
+        world.locked(object, at);
+        timed_out
     }
 }

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 /// An owned permission to join a thread started by [`spawn`].
 pub struct JoinHandle<T>(Arc<Packet<T>>);
@@ -33,6 +33,7 @@ impl<T> JoinHandle<T> {
     /// Waits for the thread to finish and returns its result.
     ///
     /// Lab threads never return `Err`: a panic ends the process instead.
+    #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         let mut result = self.0.result.lock();
         loop {
@@ -55,10 +56,11 @@ impl<T> std::fmt::Debug for JoinHandle<T> {
     }
 }
 
-/// Where a thread leaves its result for `join`.
+/// Where a thread leaves its result for `join`. It uses labrt's own lock
+/// and condvar, so that `join` also waits the simulation's way.
 struct Packet<T> {
-    result: Mutex<Option<T>>,
-    done: Condvar,
+    result: crate::sync::Mutex<Option<T>>,
+    done: crate::sync::Condvar,
 }
 
 /// Starts a thread running `f`, named `lab-<n>`.
@@ -87,22 +89,26 @@ where
         name = format!("lab-{}", next_number());
     }
     let packet = Arc::new(Packet {
-        result: Mutex::new(None),
-        done: Condvar::new(),
+        result: crate::sync::Mutex::new(None),
+        done: crate::sync::Condvar::new(),
     });
     let theirs = packet.clone();
-    pool_run(Box::new(move || {
-        LAB_THREAD.with(|t| *t.borrow_mut() = Some(name));
-        match panic::catch_unwind(AssertUnwindSafe(f)) {
-            Ok(value) => {
-                *theirs.result.lock() = Some(value);
-                theirs.done.notify_all();
-            }
-            // The hook already printed the panic; now end the run, as Go would.
-            Err(_) => std::process::exit(101),
+    let run = move || match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => {
+            *theirs.result.lock() = Some(value);
+            theirs.done.notify_all();
         }
-        LAB_THREAD.with(|t| *t.borrow_mut() = None);
-    }));
+        // The hook already printed the panic; now end the run, as Go would.
+        Err(_) => std::process::exit(101),
+    };
+    match crate::sim::world() {
+        Some(world) => world.spawn(name, Box::new(run)),
+        None => pool_run(Box::new(move || {
+            LAB_THREAD.with(|t| *t.borrow_mut() = Some(name));
+            run();
+            LAB_THREAD.with(|t| *t.borrow_mut() = None);
+        })),
+    }
     JoinHandle(packet)
 }
 
@@ -174,12 +180,18 @@ fn pool_worker(id: u64, mut job: Job) {
 
 /// Lets another thread run.
 pub fn yield_now() {
-    std::thread::yield_now();
+    match crate::sim::world() {
+        Some(world) => world.yield_now(),
+        None => std::thread::yield_now(),
+    }
 }
 
 /// The name of the current thread, if it was started by labrt.
 pub fn current_name() -> Option<String> {
-    LAB_THREAD.with(|t| t.borrow().clone())
+    match crate::sim::world() {
+        Some(world) => world.current_name(),
+        None => LAB_THREAD.with(|t| t.borrow().clone()),
+    }
 }
 
 /// The text of a panic payload (`panic!("…")` gives a `&str` or a `String`).

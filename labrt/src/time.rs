@@ -1,7 +1,9 @@
 //! Time for lab code: [`sleep`], [`Instant`] and [`Duration`].
 //!
-//! `Instant` is labrt's own type so that the simulation mode can make it read
-//! a virtual clock; in real mode it is `std::time::Instant` underneath.
+//! `Instant` is labrt's own type so that the simulation mode (`LAB_SIM=1`)
+//! can make it read a virtual clock; it is `std::time::Instant` underneath.
+//! In the simulation, `sleep` waits for the virtual clock, which jumps
+//! ahead whenever no thread can run.
 //!
 //! ```
 //! use labrt::time::{sleep, Duration, Instant};
@@ -23,13 +25,16 @@ impl Instant {
     /// The current time.
     #[inline]
     pub fn now() -> Instant {
-        Instant(std::time::Instant::now())
+        match crate::sim::world() {
+            Some(world) => Instant(world.now()),
+            None => Instant(std::time::Instant::now()),
+        }
     }
 
     /// Time passed since `self`.
     #[inline]
     pub fn elapsed(&self) -> Duration {
-        self.0.elapsed()
+        Instant::now().duration_since(*self)
     }
 
     /// Time from `earlier` to `self`, zero if `earlier` is later.
@@ -96,7 +101,23 @@ impl Sub<Instant> for Instant {
 }
 
 /// Blocks the current thread for `d`.
-#[inline]
+#[track_caller]
 pub fn sleep(d: Duration) {
-    std::thread::sleep(d);
+    match crate::sim::world() {
+        Some(world) => {
+            let deadline = world.elapsed() + d;
+            world.block(
+                "sleep",
+                None,
+                Some(deadline),
+                std::panic::Location::caller(),
+            );
+        }
+        None => std::thread::sleep(d),
+    }
+}
+
+/// The virtual deadline of `instant` in the simulated `world`.
+pub(crate) fn sim_deadline(world: &crate::sim::World, instant: Instant) -> Duration {
+    world.since_base(instant.0)
 }

@@ -49,9 +49,27 @@ pub fn print_begin(description: &str) {
 /// took, the number of peers, then `counts`, the lab's own figures already
 /// laid out (the Raft tester's are RPCs, bytes and agreements; the KV
 /// tester's RPCs and client operations).
+///
+/// In the simulation (`LAB_SIM=1`) a second line gives the virtual time,
+/// the number of scheduling decisions and a hash of them: the same seed
+/// must give the same hash. With `LAB_SIM_CHECK=1` the test is run again
+/// to check that, and fails at the first decision that differs.
+#[track_caller]
 pub fn print_passed(elapsed: Duration, peers: usize, counts: &str) {
     let secs = elapsed.as_secs_f64();
     print_live(&format!("  ... Passed --  {secs:4.1}  {peers} {counts}\n"));
+    if let Some(trace) = labrt::sim::trace() {
+        print_live(&format!(
+            "  ... simulated: {:.1} s virtual, {} steps, trace {:016x} (LAB_SEED={})\n",
+            trace.now.as_secs_f64(),
+            trace.steps,
+            trace.hash,
+            labrt::rand::seed()
+        ));
+        if let Err(divergence) = labrt::sim::check_determinism() {
+            fatal(divergence);
+        }
+    }
 }
 
 /// `message` followed by the seed of this run: `... (LAB_SEED=123)`.

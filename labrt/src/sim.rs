@@ -1,0 +1,549 @@
+//! The deterministic simulation: `LAB_SIM=1`.
+//!
+//! In simulation mode every labrt thread is a coroutine, and all of a
+//! test's threads take turns on the test's own OS thread: exactly one runs
+//! at a time, and it runs until it calls a labrt operation that blocks or
+//! publishes something (a lock, a condvar wait or notify, a channel send or
+//! receive, spawn, join, sleep, yield). There the scheduler picks, with a
+//! random generator seeded by `LAB_SEED`, which runnable thread goes next.
+//! Time is virtual: `Instant::now()` reads a clock that stands still while
+//! any thread can run, and jumps to the next timer (a sleep, a timed wait)
+//! when none can. So a run is a function of the seed: the same binary and
+//! seed give the same interleaving, the same network decisions, the same
+//! clock readings, the same log; and a 30-second test takes a fraction of a
+//! second.
+//!
+//! ```text
+//! World (one per test thread)          the test's OS thread
+//!   threads: [main, raft-0-ticker, ...]  main = the test itself, on its own stack;
+//!   ready:   the runnable ones            the others are coroutines it resumes
+//!   timers:  (deadline, thread)           when main blocks (`run_others`)
+//!   queues:  waiters by object address    (a Mutex, Condvar, channel, JoinHandle)
+//! ```
+//!
+//! A thread that blocks records what it waits for and where (the caller's
+//! location, through `#[track_caller]`). When every thread is blocked and no
+//! timer is pending, nothing can ever happen again: the scheduler panics on
+//! the test's thread with a report of each thread, what it waits for, and
+//! who holds the mutexes involved (a deadlock, found rather than hung).
+//!
+//! What a simulated thread must not do is block outside labrt (a std
+//! mutex, `std::thread::sleep`, I/O that waits): the whole test would wait
+//! with it.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::panic::Location;
+use std::rc::Rc;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// A simulated thread's number: its place in the world's thread list.
+type Tid = usize;
+
+/// The test's own thread, the one that drives the others.
+const MAIN: Tid = 0;
+
+/// The stack of each simulated thread. Stacks are reserved, not committed:
+/// only the pages a thread touches cost memory.
+const STACK_SIZE: usize = 1 << 20;
+
+/// Whether `LAB_SIM=1`: labrt then simulates every thread that uses it.
+pub fn enabled() -> bool {
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    *ENABLED.get_or_init(|| match std::env::var("LAB_SIM") {
+        Err(_) => false,
+        Ok(v) => match v.trim() {
+            "" | "0" => false,
+            "1" => true,
+            other => panic!("LAB_SIM must be 0 or 1, got {other:?}"),
+        },
+    })
+}
+
+/// What a run of the simulation looked like so far: the virtual time, the
+/// number of scheduling decisions, and a hash of all of them (which thread
+/// ran, at what virtual time). Two runs with the same hash took the same
+/// path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trace {
+    pub now: Duration,
+    pub steps: u64,
+    pub hash: u64,
+}
+
+/// The current test's trace, or `None` outside the simulation.
+pub fn trace() -> Option<Trace> {
+    let world = world()?;
+    let w = world.inner.borrow();
+    Some(Trace {
+        now: w.now,
+        steps: w.steps,
+        hash: w.hash,
+    })
+}
+
+thread_local! {
+    static WORLD: RefCell<Option<Rc<World>>> = const { RefCell::new(None) };
+}
+
+/// The simulated world of the current OS thread (made at its first labrt
+/// call), or `None` when the simulation is off.
+pub(crate) fn world() -> Option<Rc<World>> {
+    if !enabled() {
+        return None;
+    }
+    Some(WORLD.with(|w| {
+        w.borrow_mut()
+            .get_or_insert_with(|| Rc::new(World::new()))
+            .clone()
+    }))
+}
+
+pub(crate) struct World {
+    /// The real time that virtual time 0 stands for.
+    base: std::time::Instant,
+    inner: RefCell<Inner>,
+}
+
+struct Inner {
+    rng: StdRng,
+    now: Duration,
+    threads: Vec<Thread>,
+    current: Tid,
+    /// Runnable threads, the current one excluded.
+    ready: Vec<Tid>,
+    /// (deadline, order of arming, thread, the thread's wait number).
+    timers: BinaryHeap<Reverse<(Duration, u64, Tid, u64)>>,
+    armed: u64,
+    /// Threads waiting on an object, by the object's address.
+    queues: HashMap<usize, VecDeque<(Tid, u64)>>,
+    /// Who holds each locked mutex, and where it was locked.
+    holders: HashMap<usize, (Tid, &'static Location<'static>)>,
+    /// Stacks of finished threads, for the next ones.
+    stacks: Vec<DefaultStack>,
+    steps: u64,
+    hash: u64,
+    /// Every decision (thread, virtual time), kept for `LAB_SIM_CHECK`.
+    log: Option<Vec<(Tid, Duration)>>,
+    /// Whether `check_determinism` ran in this test.
+    checked: std::cell::Cell<bool>,
+}
+
+struct Thread {
+    name: String,
+    state: State,
+    /// Counts the thread's waits; a wake-up for an older wait is stale.
+    wait: u64,
+    timed_out: bool,
+    /// `None` for the main thread, and while the thread runs.
+    coroutine: Option<Coroutine<(), (), (), DefaultStack>>,
+    yielder: *const Yielder<(), ()>,
+}
+
+enum State {
+    Running,
+    Ready,
+    Blocked(Wait),
+    Done,
+}
+
+/// What a blocked thread waits for, for the deadlock report.
+struct Wait {
+    what: String,
+    object: Option<usize>,
+    at: &'static Location<'static>,
+}
+
+impl World {
+    fn new() -> World {
+        let seed = crate::rand::seed();
+        // Every random choice of the test comes from the seed, whatever
+        // tests ran before in this process.
+        crate::rand::reseed(seed);
+        World {
+            base: std::time::Instant::now(),
+            inner: RefCell::new(Inner {
+                rng: StdRng::seed_from_u64(seed ^ 0x5eed_5eed_5eed_5eed),
+                now: Duration::ZERO,
+                threads: vec![Thread {
+                    name: std::thread::current().name().unwrap_or("main").to_string(),
+                    state: State::Running,
+                    wait: 0,
+                    timed_out: false,
+                    coroutine: None,
+                    yielder: std::ptr::null(),
+                }],
+                current: MAIN,
+                ready: Vec::new(),
+                timers: BinaryHeap::new(),
+                armed: 0,
+                queues: HashMap::new(),
+                holders: HashMap::new(),
+                stacks: Vec::new(),
+                steps: 0,
+                hash: 0xcbf2_9ce4_8422_2325,
+                log: (std::env::var_os(CHECK).is_some() || std::env::var_os(CHECK_CHILD).is_some())
+                    .then(Vec::new),
+                checked: std::cell::Cell::new(false),
+            }),
+        }
+    }
+
+    /// The virtual time, as an instant.
+    pub(crate) fn now(&self) -> std::time::Instant {
+        self.base + self.inner.borrow().now
+    }
+
+    /// The virtual time of `instant` (0 if it is before the world began).
+    pub(crate) fn since_base(&self, instant: std::time::Instant) -> Duration {
+        instant.saturating_duration_since(self.base)
+    }
+
+    /// The name of the running thread, `None` for the test's own.
+    pub(crate) fn current_name(&self) -> Option<String> {
+        let w = self.inner.borrow();
+        (w.current != MAIN).then(|| w.threads[w.current].name.clone())
+    }
+
+    /// Starts a simulated thread running `f`; it is runnable at once.
+    pub(crate) fn spawn(self: &Rc<Self>, name: String, f: Box<dyn FnOnce()>) {
+        let tid = {
+            let mut w = self.inner.borrow_mut();
+            let stack = match w.stacks.pop() {
+                Some(stack) => stack,
+                None => DefaultStack::new(STACK_SIZE)
+                    .unwrap_or_else(|e| panic!("labrt: cannot allocate a thread stack: {e}")),
+            };
+            let tid = w.threads.len();
+            let world = Rc::clone(self);
+            let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), ()>, ()| {
+                world.inner.borrow_mut().threads[tid].yielder = yielder;
+                drop(world);
+                f();
+            });
+            w.threads.push(Thread {
+                name,
+                state: State::Ready,
+                wait: 0,
+                timed_out: false,
+                coroutine: Some(coroutine),
+                yielder: std::ptr::null(),
+            });
+            w.ready.push(tid);
+            tid
+        };
+        let _ = tid;
+        self.yield_now();
+    }
+
+    /// A scheduling point: the running thread may go on, or another
+    /// runnable thread may run first.
+    pub(crate) fn yield_now(&self) {
+        {
+            let mut w = self.inner.borrow_mut();
+            if w.ready.is_empty() {
+                return;
+            }
+            let me = w.current;
+            w.threads[me].state = State::Ready;
+            w.ready.push(me);
+        }
+        self.switch();
+    }
+
+    /// Blocks the running thread until [`World::notify_one`] or
+    /// [`World::notify_all`] on `object` wakes it, or the virtual time
+    /// reaches `deadline`; returns whether the deadline passed first.
+    /// Without an object the thread only sleeps.
+    pub(crate) fn block(
+        &self,
+        what: impl Into<String>,
+        object: Option<usize>,
+        deadline: Option<Duration>,
+        at: &'static Location<'static>,
+    ) -> bool {
+        {
+            let mut w = self.inner.borrow_mut();
+            let me = w.current;
+            let wait = w.threads[me].wait + 1;
+            let thread = &mut w.threads[me];
+            thread.wait = wait;
+            thread.timed_out = false;
+            thread.state = State::Blocked(Wait {
+                what: what.into(),
+                object,
+                at,
+            });
+            if let Some(object) = object {
+                w.queues.entry(object).or_default().push_back((me, wait));
+            }
+            if let Some(deadline) = deadline {
+                let armed = w.armed;
+                w.armed += 1;
+                w.timers.push(Reverse((deadline, armed, me, wait)));
+            }
+        }
+        self.switch();
+        let w = self.inner.borrow();
+        w.threads[w.current].timed_out
+    }
+
+    /// The virtual time now, for deadlines.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.inner.borrow().now
+    }
+
+    /// Wakes the longest-waiting thread blocked on `object`; returns
+    /// whether there was one.
+    pub(crate) fn notify_one(&self, object: usize) -> bool {
+        let mut w = self.inner.borrow_mut();
+        while let Some((tid, wait)) = w.queues.get_mut(&object).and_then(VecDeque::pop_front) {
+            if w.wake(tid, wait, false) {
+                return true;
+            }
+        }
+        w.queues.remove(&object);
+        false
+    }
+
+    /// Wakes every thread blocked on `object`; returns how many.
+    pub(crate) fn notify_all(&self, object: usize) -> usize {
+        let mut w = self.inner.borrow_mut();
+        let waiters = w.queues.remove(&object).unwrap_or_default();
+        waiters
+            .into_iter()
+            .filter(|&(tid, wait)| w.wake(tid, wait, false))
+            .count()
+    }
+
+    /// Records that the running thread locked the mutex at `object`.
+    pub(crate) fn locked(&self, object: usize, at: &'static Location<'static>) {
+        let mut w = self.inner.borrow_mut();
+        let me = w.current;
+        w.holders.insert(object, (me, at));
+    }
+
+    /// Records that the mutex at `object` is free, and wakes a thread
+    /// waiting for it.
+    pub(crate) fn unlocked(&self, object: usize) {
+        self.inner.borrow_mut().holders.remove(&object);
+        self.notify_one(object);
+    }
+
+    /// Gives the OS thread to the next thread to run; returns when the
+    /// running thread (which has put itself in the ready list, or blocked)
+    /// is picked again.
+    fn switch(&self) {
+        let (me, yielder) = {
+            let w = self.inner.borrow();
+            (w.current, w.threads[w.current].yielder)
+        };
+        if me == MAIN {
+            self.run_others();
+        } else {
+            // SAFETY: the yielder belongs to the running coroutine, which
+            // set it when it started and is suspended only from here.
+            unsafe { (*yielder).suspend(()) };
+        }
+    }
+
+    /// The scheduler, on the main thread's stack: runs other threads until
+    /// the main thread is picked.
+    fn run_others(&self) {
+        loop {
+            let next = self.pick();
+            if next == MAIN {
+                return;
+            }
+            let mut coroutine = self.inner.borrow_mut().threads[next]
+                .coroutine
+                .take()
+                .expect("a runnable thread has its coroutine");
+            let result = coroutine.resume(());
+            let mut w = self.inner.borrow_mut();
+            match result {
+                CoroutineResult::Yield(()) => w.threads[next].coroutine = Some(coroutine),
+                CoroutineResult::Return(()) => {
+                    w.threads[next].state = State::Done;
+                    w.stacks.push(coroutine.into_stack());
+                }
+            }
+        }
+    }
+
+    /// Takes the next thread to run off the ready list, chosen at random;
+    /// if none is ready, moves the clock to the next timer. Panics with a
+    /// deadlock report if no thread can ever run again.
+    fn pick(&self) -> Tid {
+        let mut w = self.inner.borrow_mut();
+        loop {
+            if !w.ready.is_empty() {
+                let n = w.ready.len();
+                let i = w.rng.random_range(0..n);
+                let next = w.ready.swap_remove(i);
+                w.current = next;
+                w.threads[next].state = State::Running;
+                w.record(next);
+                return next;
+            }
+            let Some(Reverse((deadline, _, tid, wait))) = w.timers.pop() else {
+                let report = w.deadlock_report();
+                drop(w);
+                panic!("{report}");
+            };
+            if w.threads[tid].wait == wait && matches!(w.threads[tid].state, State::Blocked(_)) {
+                w.now = w.now.max(deadline);
+                w.wake(tid, wait, true);
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Makes `tid` runnable if it is still in wait number `wait`.
+    fn wake(&mut self, tid: Tid, wait: u64, timed_out: bool) -> bool {
+        let thread = &mut self.threads[tid];
+        if thread.wait != wait || !matches!(thread.state, State::Blocked(_)) {
+            return false;
+        }
+        thread.state = State::Ready;
+        thread.timed_out = timed_out;
+        self.ready.push(tid);
+        true
+    }
+
+    /// Adds a scheduling decision to the trace (FNV-1a).
+    fn record(&mut self, tid: Tid) {
+        self.steps += 1;
+        let now = self.now;
+        if let Some(log) = &mut self.log {
+            log.push((tid, now));
+        }
+        let nanos = self.now.as_nanos() as u64;
+        for byte in (tid as u64)
+            .to_le_bytes()
+            .into_iter()
+            .chain(nanos.to_le_bytes())
+        {
+            self.hash = (self.hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn deadlock_report(&self) -> String {
+        let mut report = format!(
+            "deadlock: every thread is blocked and no timer is pending \
+             (virtual time {:.3} s, LAB_SEED={})\n",
+            self.now.as_secs_f64(),
+            crate::rand::seed()
+        );
+        for thread in &self.threads {
+            let State::Blocked(wait) = &thread.state else {
+                continue;
+            };
+            let _ = writeln!(
+                report,
+                "  '{}' waits to {} at {}",
+                thread.name, wait.what, wait.at
+            );
+            if let Some((holder, at)) = wait.object.and_then(|o| self.holders.get(&o)) {
+                let _ = writeln!(
+                    report,
+                    "      held by '{}', which locked it at {at}",
+                    self.threads[*holder].name
+                );
+            }
+        }
+        report
+    }
+}
+
+/// `LAB_SIM_CHECK=1`: [`check_determinism`] runs the test a second time and
+/// compares.
+const CHECK: &str = "LAB_SIM_CHECK";
+
+/// Set in the second run: where to write its decisions.
+const CHECK_CHILD: &str = "LAB_SIM_CHECK_CHILD";
+
+/// With `LAB_SIM_CHECK=1`, at the end of a simulated test: runs the same
+/// test again, in a child process with the same seed, and compares the two
+/// runs' scheduling decisions up to this point (the second run, which goes
+/// on to the end of the test, must have made the same ones first; only the
+/// first call of a test checks). Returns a description of the first one that
+/// differs, if any: the run escaped the simulation somewhere (a std lock
+/// or sleep, a clock read outside labrt, a randomly seeded `HashMap`
+/// iterated, threads of the OS), and the same seed no longer means the
+/// same run. Does nothing (`Ok`) outside the simulation or without the
+/// variable; the testers call it when a test ends.
+pub fn check_determinism() -> Result<(), String> {
+    let Some(world) = world() else {
+        return Ok(());
+    };
+    let w = world.inner.borrow();
+    let Some(log) = &w.log else {
+        return Ok(());
+    };
+    if w.checked.replace(true) {
+        return Ok(());
+    }
+    let describe = |(tid, now): (Tid, Duration)| format!("{tid} {}", now.as_nanos());
+    if let Some(path) = std::env::var_os(CHECK_CHILD) {
+        let text: Vec<String> = log
+            .iter()
+            .map(|&(tid, now)| format!("{} {}", describe((tid, now)), w.threads[tid].name))
+            .collect();
+        return std::fs::write(&path, text.join("\n"))
+            .map_err(|e| format!("{CHECK}: cannot write {}: {e}", path.to_string_lossy()));
+    }
+    let test = std::thread::current()
+        .name()
+        .map(str::to_string)
+        .ok_or_else(|| format!("{CHECK}: the test's thread has no name to run it again by"))?;
+    let path = std::env::temp_dir().join(format!("labsim-check-{}.txt", std::process::id()));
+    let exe = std::env::current_exe().map_err(|e| format!("{CHECK}: {e}"))?;
+    let status = std::process::Command::new(exe)
+        .args(["--exact", &test, "--test-threads=1"])
+        .env("LAB_SIM", "1")
+        .env("LAB_SEED", crate::rand::seed().to_string())
+        .env_remove(CHECK)
+        .env(CHECK_CHILD, &path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("{CHECK}: cannot run the test again: {e}"))?;
+    let theirs = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{CHECK}: the second run ({status}) left no trace in {}: {e}",
+            path.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(&path);
+    let theirs: Vec<&str> = theirs.lines().collect();
+    for (step, &(tid, now)) in log.iter().enumerate() {
+        let ours = describe((tid, now));
+        match theirs.get(step) {
+            Some(line) if line.starts_with(&format!("{ours} ")) => {}
+            other => {
+                return Err(format!(
+                    "{CHECK}: the runs differ at step {step} of {} (virtual time {:.6} s): the \
+                     first ran '{}', the second {}",
+                    log.len(),
+                    now.as_secs_f64(),
+                    w.threads[tid].name,
+                    other.map_or("had ended".to_string(), |l| format!(
+                        "ran '{}'",
+                        l.splitn(3, ' ').nth(2).unwrap_or("?")
+                    ))
+                ));
+            }
+        }
+    }
+    Ok(())
+}

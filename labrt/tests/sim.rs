@@ -1,0 +1,157 @@
+//! The simulation mode (`LAB_SIM=1`): virtual time, determinism, deadlock
+//! reports. Every test of this binary runs simulated.
+
+use labrt::channel;
+use labrt::sync::{Arc, Condvar, Mutex};
+use labrt::thread;
+use labrt::time::{Duration, Instant, sleep};
+
+/// Turns the simulation on for this process (before any labrt call).
+fn simulate() {
+    // SAFETY: set before any thread of this test binary reads it; every
+    // test sets the same value.
+    unsafe { std::env::set_var("LAB_SIM", "1") };
+    assert!(labrt::sim::enabled());
+}
+
+#[test]
+// The real clock, to show that the virtual one does not wait for it.
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
+fn virtual_time_jumps_to_the_next_timer() {
+    simulate();
+    let real = std::time::Instant::now();
+    let start = Instant::now();
+    sleep(Duration::from_secs(30));
+    assert_eq!(start.elapsed(), Duration::from_secs(30));
+    assert!(
+        real.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        real.elapsed()
+    );
+}
+
+#[test]
+fn threads_channels_and_locks_work() {
+    simulate();
+    let counter = Arc::new(Mutex::new(0));
+    let (tx, rx) = channel::bounded(0);
+    let handles: Vec<_> = (0..10)
+        .map(|i| {
+            let (counter, tx) = (counter.clone(), tx.clone());
+            thread::spawn_named(format!("worker-{i}"), move || {
+                sleep(Duration::from_millis(10 * i));
+                *counter.lock() += 1;
+                tx.send(i).unwrap();
+                i * 2
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut got: Vec<u64> = rx.iter().collect();
+    got.sort();
+    assert_eq!(got, (0..10).collect::<Vec<_>>());
+    let doubled: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(doubled, (0..10).map(|i| i * 2).collect::<Vec<_>>());
+    assert_eq!(*counter.lock(), 10);
+}
+
+#[test]
+fn condvar_waits_time_out_in_virtual_time() {
+    simulate();
+    let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    let mut ready = pair.0.lock();
+    let start = Instant::now();
+    let r = pair.1.wait_for(&mut ready, Duration::from_secs(5));
+    assert!(r.timed_out());
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+    let pair2 = pair.clone();
+    thread::spawn(move || {
+        sleep(Duration::from_secs(1));
+        *pair2.0.lock() = true;
+        pair2.1.notify_all();
+    });
+    while !*ready {
+        pair.1.wait(&mut ready);
+    }
+    assert_eq!(start.elapsed(), Duration::from_secs(6));
+}
+
+#[test]
+fn a_deadlock_is_reported_with_who_waits_for_what() {
+    simulate();
+    let a = Arc::new(Mutex::new(()));
+    let b = Arc::new(Mutex::new(()));
+    let (a2, b2) = (a.clone(), b.clone());
+    let _ga = a.lock();
+    thread::spawn_named("takes-b-then-a", move || {
+        let _gb = b2.lock();
+        let _ga = a2.lock();
+    });
+    sleep(Duration::from_millis(1));
+    let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _gb = b.lock();
+    }))
+    .expect_err("the deadlock is reported");
+    let report = labrt::thread::panic_message(&*report);
+    assert!(
+        report.starts_with("deadlock: every thread is blocked"),
+        "{report}"
+    );
+    assert!(
+        report.contains("'takes-b-then-a' waits to lock a Mutex at labrt/tests/sim.rs"),
+        "{report}"
+    );
+    assert!(
+        report.contains("held by 'a_deadlock_is_reported_with_who_waits_for_what'"),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    simulate();
+    // Many threads contending for one lock and one channel: the order in
+    // which they get through depends on every scheduling decision.
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = channel::unbounded();
+    for i in 0..20 {
+        let (order, tx) = (order.clone(), tx.clone());
+        thread::spawn(move || {
+            for _ in 0..3 {
+                order.lock().push(i);
+                tx.send(i).unwrap();
+            }
+        });
+    }
+    drop(tx);
+    assert_eq!(rx.iter().count(), 60);
+    let trace = labrt::sim::trace().expect("simulated");
+    assert!(trace.steps > 60, "{trace:?}");
+    labrt::sim::check_determinism().expect("a deterministic run");
+}
+
+#[test]
+fn a_run_that_escapes_the_simulation_is_caught() {
+    simulate();
+    // SAFETY: as in simulate().
+    unsafe { std::env::set_var("LAB_SIM_CHECK", "1") };
+    // What this thread does depends on something the seed does not fix: whether
+    // it is the check's second run (a stand-in for a std clock or a HashMap's
+    // random order).
+    let escaped = std::env::var_os("LAB_SIM_CHECK_CHILD").is_some();
+    let (tx, rx) = channel::unbounded();
+    for i in 0..4 {
+        let tx = tx.clone();
+        thread::spawn(move || tx.send(i).unwrap());
+    }
+    if escaped {
+        sleep(Duration::from_millis(1));
+    }
+    drop(tx);
+    assert_eq!(rx.iter().count(), 4);
+    let divergence = labrt::sim::check_determinism().expect_err("the runs differ");
+    assert!(
+        divergence.contains("the runs differ at step"),
+        "{divergence}"
+    );
+}
