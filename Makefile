@@ -11,9 +11,11 @@ CARGO ?= cargo
 	stress dslogs grade handout check-handout
 
 # The Raft tests and the key/value tests, one test binary each; a name
-# filter picks a part or a test.
-RAFT_TESTS = $(CARGO) test -p raft --test raft_test
-KV_TESTS = $(CARGO) test -p kvraft --test kvraft_test
+# filter picks a part or a test. SIM=1 runs them in labrt's deterministic
+# simulation (virtual time; LAB_SEED fixes the whole run).
+SIMENV = $(if $(filter 1,$(SIM)),LAB_SIM=1)
+RAFT_TESTS = $(SIMENV) $(CARGO) test -p raft --test raft_test
+KV_TESTS = $(SIMENV) $(CARGO) test -p kvraft --test kvraft_test
 
 # The tools of test-scripts/ and course/.
 TOOL = $(CARGO) run -q -p test-scripts --bin
@@ -30,6 +32,7 @@ help:
 	@echo "make test-3a                   the 3A tests (likewise test-3b); make test-3: all of lab 3"
 	@echo "make test-one T=NAME           one test by its name, e.g. T=initial_election_2a or T=basic_3a"
 	@echo "make stress TESTS=2A N=100 P=4 run tests many times in parallel, each with its own seed"
+	@echo "  ... SIM=1                    any test target in the deterministic simulation (virtual time)"
 	@echo "make dslogs LOG=FILE           pretty-print a LAB_LOG log (ARGS='-c 3' for columns)"
 	@echo "make grade                     grade the lab code in this tree (PARTS='2A 2B', RUNS=k)"
 	@echo "make test                      run every test of the workspace"
@@ -62,7 +65,7 @@ test-one:
 	$(if $(filter %_3a %_3b,$(T)),$(KV_TESTS),$(RAFT_TESTS)) -- --exact $(T)
 
 stress:
-	@$(TOOL) dstest -- $(TESTS) -n $(N) -p $(P) $(ARGS)
+	@$(TOOL) dstest -- $(TESTS) -n $(N) -p $(P) $(if $(filter 1,$(SIM)),--sim) $(ARGS)
 
 dslogs:
 	@test -n "$(LOG)" || { echo "usage: make dslogs LOG=<file> [ARGS='-c 3']" >&2; exit 2; }

@@ -79,6 +79,15 @@ pub struct Trace {
     pub hash: u64,
 }
 
+/// Every blocked thread of the current test: what it waits for and where,
+/// and who holds the lock it wants (Go's goroutine dump, for a test that
+/// ran out of time). `None` outside the simulation.
+pub fn dump(headline: &str) -> Option<String> {
+    let world = world()?;
+    let w = world.inner.borrow();
+    Some(w.report(headline))
+}
+
 /// The current test's trace, or `None` outside the simulation.
 pub fn trace() -> Option<Trace> {
     let world = world()?;
@@ -438,27 +447,38 @@ impl Inner {
     }
 
     fn deadlock_report(&self) -> String {
+        self.report("deadlock: every thread is blocked and no timer is pending")
+    }
+
+    /// `headline`, then every blocked thread: what it waits for, where, and
+    /// who holds the lock it wants.
+    fn report(&self, headline: &str) -> String {
         let mut report = format!(
-            "deadlock: every thread is blocked and no timer is pending \
-             (virtual time {:.3} s, LAB_SEED={})\n",
+            "{headline} (virtual time {:.3} s, LAB_SEED={})\n",
             self.now.as_secs_f64(),
             crate::rand::seed()
         );
+        // Threads blocked alike (the RPC threads of a peer, say) share a
+        // line, in the order their first one was started.
+        let mut lines: Vec<(String, usize)> = Vec::new();
         for thread in &self.threads {
             let State::Blocked(wait) = &thread.state else {
                 continue;
             };
-            let _ = writeln!(
-                report,
-                "  '{}' waits to {} at {}",
-                thread.name, wait.what, wait.at
-            );
+            let mut line = format!("  '{}' blocked {} at {}\n", thread.name, wait.what, wait.at);
             if let Some((holder, at)) = wait.object.and_then(|o| self.holders.get(&o)) {
-                let _ = writeln!(
-                    report,
-                    "      held by '{}', which locked it at {at}",
-                    self.threads[*holder].name
-                );
+                let holder = &self.threads[*holder].name;
+                let _ = writeln!(line, "      which '{holder}' holds, locked at {at}");
+            }
+            match lines.iter_mut().find(|(l, _)| *l == line) {
+                Some((_, count)) => *count += 1,
+                None => lines.push((line, 1)),
+            }
+        }
+        for (line, count) in lines {
+            match count {
+                1 => report.push_str(&line),
+                _ => report.push_str(&line.replacen('\n', &format!(" ({count} threads)\n"), 1)),
             }
         }
         report

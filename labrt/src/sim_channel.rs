@@ -96,7 +96,7 @@ impl<T> End<T> {
             }
             drop(st);
             if world.block(
-                "send on a full channel",
+                "sending on a full channel",
                 Some(ch.senders_key()),
                 deadline,
                 at,
@@ -124,7 +124,7 @@ impl<T> End<T> {
                 return Err(SendTimeoutError::Disconnected(msg));
             }
             drop(st);
-            let what = "send on a channel (waiting for a receiver)";
+            let what = "sending on a channel, waiting for a receiver";
             if world.block(what, Some(ch.senders_key()), deadline, at) {
                 let mut st = ch.state.lock();
                 if st.taken >= number {
@@ -175,7 +175,7 @@ impl<T> End<T> {
                 Err(TryRecvError::Empty) => {}
             }
             if world.block(
-                "receive on a channel",
+                "receiving on a channel",
                 Some(ch.receivers_key()),
                 deadline,
                 at,

@@ -88,7 +88,7 @@ impl<T: ?Sized> Mutex<T> {
         world.yield_now();
         let object = address(&self.0);
         while self.0.is_locked() {
-            world.block("lock a Mutex", Some(object), None, at);
+            world.block("locking a Mutex", Some(object), None, at);
         }
         world.locked(object, at);
         MutexGuard(ManuallyDrop::new(self.0.lock()))
@@ -133,7 +133,7 @@ impl<T: ?Sized> MutexGuard<'_, T> {
         let result = parking_lot::MutexGuard::unlocked(&mut guard.0, || {
             world.unlocked(object);
             let result = f();
-            relock_simulated(&world, mutex, "lock a Mutex again", at);
+            relock_simulated(&world, mutex, "locking a Mutex again", at);
             result
         });
         world.locked(object, at);
@@ -312,8 +312,13 @@ impl Condvar {
         let object = address(mutex);
         let timed_out = parking_lot::MutexGuard::unlocked(&mut guard.0, || {
             world.unlocked(object);
-            let timed_out = world.block("wait on a Condvar", Some(address(self)), deadline, at);
-            relock_simulated(world, mutex, "lock a Mutex after a Condvar wait", at);
+            let timed_out = world.block("waiting on a Condvar", Some(address(self)), deadline, at);
+            relock_simulated(
+                world,
+                mutex,
+                "locking a Mutex again after a Condvar wait",
+                at,
+            );
             timed_out
         });
         world.locked(object, at);

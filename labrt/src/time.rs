@@ -107,7 +107,7 @@ pub fn sleep(d: Duration) {
         Some(world) => {
             let deadline = world.elapsed() + d;
             world.block(
-                "sleep",
+                "sleeping",
                 None,
                 Some(deadline),
                 std::panic::Location::caller(),

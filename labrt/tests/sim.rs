@@ -98,11 +98,11 @@ fn a_deadlock_is_reported_with_who_waits_for_what() {
         "{report}"
     );
     assert!(
-        report.contains("'takes-b-then-a' waits to lock a Mutex at labrt/tests/sim.rs"),
+        report.contains("'takes-b-then-a' blocked locking a Mutex at labrt/tests/sim.rs"),
         "{report}"
     );
     assert!(
-        report.contains("held by 'a_deadlock_is_reported_with_who_waits_for_what'"),
+        report.contains("which 'a_deadlock_is_reported_with_who_waits_for_what' holds"),
         "{report}"
     );
 }

@@ -134,6 +134,10 @@ impl Watchdog {
         labrt::thread::spawn_named("tester-watchdog", move || {
             if let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TIME_LIMIT) {
                 eprint_live(&format!("\n{}\n", with_seed(TIMEOUT_MESSAGE)));
+                // In the simulation, say where every thread is stuck.
+                if let Some(dump) = labrt::sim::dump("the threads at the time limit") {
+                    eprint_live(&dump);
+                }
                 std::process::exit(1);
             }
         });

@@ -42,6 +42,11 @@
 //!   way (they are not counted).
 //! * `-l, --loop` runs round after round until Ctrl-C, multiplying the runs
 //!   per test by `-g, --growth FACTOR` (10) each round.
+//! * `--sim` runs the tests in labrt's deterministic simulation
+//!   (`LAB_SIM=1`): run k of a test gets `LAB_SEED=k`, so a command runs
+//!   the same seeds every time, and a failed seed's replay command
+//!   (`LAB_SIM=1 LAB_SEED=k cargo test ...`) repeats the very same run, log
+//!   included. A simulated run takes milliseconds to seconds: `-n 1000`.
 //! * `--json FILE` writes every run's seed, verdict, time and log to FILE.
 //! * `--package PACKAGE`, `--test TARGET` (repeatable) choose what cargo
 //!   builds: by default every integration-test target named `*_test` in the
@@ -131,6 +136,11 @@ struct Cli {
     /// With --loop: the factor by which each round's runs per test grow
     #[arg(short, long, value_name = "FACTOR", default_value = "10", value_parser = at_least_one, requires = "looping")]
     growth: usize,
+
+    /// Run in labrt's deterministic simulation (LAB_SIM=1), run k of a test with LAB_SEED=k:
+    /// the same command runs the same seeds, and a failing seed replays exactly
+    #[arg(long)]
+    sim: bool,
 
     /// Write a summary of every run (seed, verdict, time, log, replay command) as JSON to FILE
     #[arg(long, value_name = "FILE")]
@@ -459,9 +469,13 @@ impl<'a> Session<'a> {
                         let spec = RunSpec {
                             binary,
                             test: name,
-                            seed: rng.random(),
+                            seed: if cli.sim { run as u64 } else { rng.random() },
                             timeout: cli.timeout,
-                            env: Vec::new(),
+                            env: if cli.sim {
+                                vec![("LAB_SIM".to_string(), "1".to_string())]
+                            } else {
+                                Vec::new()
+                            },
                         };
                         let result = runner::run(&spec, &stop.cancel);
                         // Here rather than when recording, so that no worker
@@ -505,6 +519,11 @@ impl<'a> Session<'a> {
         let (binary, name) = self.tests[test];
         let passed = result.verdict == Verdict::Passed;
         let replay = binary.replay_command(name, seed);
+        let replay = if self.cli.sim {
+            format!("LAB_SIM=1 {replay}")
+        } else {
+            replay
+        };
         let secs = result.duration.as_secs_f64();
         let verdict = result.verdict.to_string();
         let log = if passed && !self.cli.archive {
