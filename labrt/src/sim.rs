@@ -37,11 +37,12 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::panic::Location;
 use std::rc::Rc;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
+use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -120,6 +121,67 @@ pub(crate) struct World {
     /// The real time that virtual time 0 stands for.
     base: std::time::Instant,
     inner: RefCell<Inner>,
+    /// What the stall watchdog (an OS thread) sees of the world.
+    progress: Arc<Mutex<Progress>>,
+}
+
+/// How long a simulated thread may run without coming back to the
+/// scheduler (a labrt call) before the run is declared stuck: it blocks
+/// outside labrt (a std lock, `std::thread::sleep`, I/O) or loops without
+/// one (polling `Instant::now()`, whose virtual time stands still while it
+/// runs).
+const STALL: Duration = Duration::from_secs(30);
+
+struct Progress {
+    steps: u64,
+    thread: Tid,
+    /// Where the running thread last called labrt, if it blocked there.
+    at: Option<&'static Location<'static>>,
+    names: Vec<String>,
+    /// The world is gone: the watchdog stops.
+    done: bool,
+}
+
+/// Watches a world from an OS thread of its own, and ends the process with
+/// a report when a simulated thread keeps the OS thread for [`STALL`].
+fn watch_for_stalls(progress: Arc<Mutex<Progress>>) {
+    let mut seen = (u64::MAX, std::time::Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let p = progress.lock();
+        if p.done {
+            return;
+        }
+        if p.steps != seen.0 {
+            seen = (p.steps, std::time::Instant::now());
+            continue;
+        }
+        if seen.1.elapsed() >= STALL {
+            let at =
+                p.at.map_or(String::new(), |at| format!(", since it blocked at {at}"));
+            eprintln!(
+                "\nsimulation stuck: thread '{}' has not come back to the scheduler for {} s{at}. \
+                 It blocks outside labrt (a std lock, std::thread::sleep, I/O) or loops without a \
+                 labrt call (virtual time stands still while a thread runs). LAB_SEED={}",
+                p.names[p.thread],
+                STALL.as_secs(),
+                crate::rand::seed()
+            );
+            std::process::exit(1);
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.progress.lock().done = true;
+        // Threads still blocked when the test ends are abandoned: dropping
+        // a suspended coroutine would unwind its stack, running destructors
+        // that call into a world being torn down.
+        for thread in &mut self.inner.get_mut().threads {
+            std::mem::forget(thread.coroutine.take());
+        }
+    }
 }
 
 struct Inner {
@@ -152,6 +214,8 @@ struct Thread {
     /// Counts the thread's waits; a wake-up for an older wait is stale.
     wait: u64,
     timed_out: bool,
+    /// Where the thread last blocked.
+    last_at: Option<&'static Location<'static>>,
     /// `None` for the main thread, and while the thread runs.
     coroutine: Option<Coroutine<(), (), (), DefaultStack>>,
     yielder: *const Yielder<(), ()>,
@@ -177,16 +241,31 @@ impl World {
         // Every random choice of the test comes from the seed, whatever
         // tests ran before in this process.
         crate::rand::reseed(seed);
+        let main = std::thread::current().name().unwrap_or("main").to_string();
+        let progress = Arc::new(Mutex::new(Progress {
+            steps: 0,
+            thread: MAIN,
+            at: None,
+            names: vec![main.clone()],
+            done: false,
+        }));
+        let watched = progress.clone();
+        std::thread::Builder::new()
+            .name("labrt-sim-watchdog".to_string())
+            .spawn(move || watch_for_stalls(watched))
+            .unwrap_or_else(|e| panic!("labrt: cannot start the simulation's watchdog: {e}"));
         World {
+            progress,
             base: std::time::Instant::now(),
             inner: RefCell::new(Inner {
                 rng: StdRng::seed_from_u64(seed ^ 0x5eed_5eed_5eed_5eed),
                 now: Duration::ZERO,
                 threads: vec![Thread {
-                    name: std::thread::current().name().unwrap_or("main").to_string(),
+                    name: main,
                     state: State::Running,
                     wait: 0,
                     timed_out: false,
+                    last_at: None,
                     coroutine: None,
                     yielder: std::ptr::null(),
                 }],
@@ -238,11 +317,13 @@ impl World {
                 drop(world);
                 f();
             });
+            self.progress.lock().names.push(name.clone());
             w.threads.push(Thread {
                 name,
                 state: State::Ready,
                 wait: 0,
                 timed_out: false,
+                last_at: None,
                 coroutine: Some(coroutine),
                 yielder: std::ptr::null(),
             });
@@ -286,6 +367,7 @@ impl World {
             let thread = &mut w.threads[me];
             thread.wait = wait;
             thread.timed_out = false;
+            thread.last_at = Some(at);
             thread.state = State::Blocked(Wait {
                 what: what.into(),
                 object,
@@ -399,8 +481,13 @@ impl World {
                 let i = w.rng.random_range(0..n);
                 let next = w.ready.swap_remove(i);
                 w.current = next;
+                let at = w.threads[next].last_at;
                 w.threads[next].state = State::Running;
                 w.record(next);
+                let mut progress = self.progress.lock();
+                progress.steps = w.steps;
+                progress.thread = next;
+                progress.at = at;
                 return next;
             }
             let Some(Reverse((deadline, _, tid, wait))) = w.timers.pop() else {
@@ -526,7 +613,11 @@ pub fn check_determinism() -> Result<(), String> {
         .name()
         .map(str::to_string)
         .ok_or_else(|| format!("{CHECK}: the test's thread has no name to run it again by"))?;
-    let path = std::env::temp_dir().join(format!("labsim-check-{}.txt", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "labsim-check-{}-{}.txt",
+        std::process::id(),
+        test.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    ));
     let exe = std::env::current_exe().map_err(|e| format!("{CHECK}: {e}"))?;
     let status = std::process::Command::new(exe)
         .args(["--exact", &test, "--test-threads=1"])

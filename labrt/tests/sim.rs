@@ -139,6 +139,9 @@ fn a_run_that_escapes_the_simulation_is_caught() {
     // it is the check's second run (a stand-in for a std clock or a HashMap's
     // random order).
     let escaped = std::env::var_os("LAB_SIM_CHECK_CHILD").is_some();
+    if escaped {
+        thread::spawn_named("only-in-the-second-run", || ());
+    }
     let (tx, rx) = channel::unbounded();
     for i in 0..4 {
         let tx = tx.clone();
@@ -154,4 +157,20 @@ fn a_run_that_escapes_the_simulation_is_caught() {
         divergence.contains("the runs differ at step"),
         "{divergence}"
     );
+}
+
+#[test]
+fn drop_in_a_world_that_ends_with_blocked_threads() {
+    simulate();
+    // Threads still blocked (holding guards, waiting on channels) when the
+    // test ends are abandoned, not unwound.
+    let m = Arc::new(Mutex::new(0));
+    let (_tx, rx) = channel::bounded::<()>(0);
+    let m2 = m.clone();
+    thread::spawn(move || {
+        let _guard = m2.lock();
+        let _ = rx.recv();
+    });
+    sleep(Duration::from_millis(1));
+    assert!(m.try_lock().is_none());
 }
