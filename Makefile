@@ -6,7 +6,7 @@
 
 CARGO ?= cargo
 
-.PHONY: help build test lint bench clean test-2 test-2a test-2b test-2c test-2d \
+.PHONY: help build test lint bench sim-speed clean test-2 test-2a test-2b test-2c test-2d \
 	test-3 test-3a test-3b test-one \
 	stress dslogs grade handout check-handout
 
@@ -38,6 +38,7 @@ help:
 	@echo "make test                      run every test of the workspace"
 	@echo "make lint                      cargo fmt --check and clippy with warnings as errors"
 	@echo "make bench                     labrt overhead, labrpc throughput, linearizability checking times"
+	@echo "make sim-speed SEEDS=100 P=2   how many seeds per second the simulation runs of each lab"
 	@echo "make handout                   (staff) write the student handout to target/handout/raftlab"
 	@echo "make check-handout             (staff) make the handout; build, lint and test-2a it as CI does"
 
@@ -77,6 +78,11 @@ lint:
 
 bench:
 	$(CARGO) bench -p labrt -p labrpc -p linearizability
+
+# Seeds per second of the simulation on each lab (SEEDS seeds, P at a time).
+SEEDS ?= 100
+sim-speed:
+	bash test-scripts/sim-speed.sh $(SEEDS) $(P)
 
 clean:
 	$(CARGO) clean

@@ -22,6 +22,13 @@
 //!   `Receiver` and error types.
 //! * [`rand`] — random numbers from one seeded source. Set `LAB_SEED=<n>` to
 //!   fix the seed; otherwise one is drawn and [`rand::seed`] reports it.
+//! * [`sim`] — with `LAB_SIM=1`, all of the above run in a deterministic
+//!   simulation: labrt threads become coroutines that take turns on the
+//!   test's thread, chosen at each labrt call by a generator seeded with
+//!   `LAB_SEED`, and time is virtual. The same seed gives the same run; a
+//!   deadlock is reported with who waits for what; a 30-second test takes
+//!   milliseconds. Lab code is the same in both modes, and the same test
+//!   binary runs either.
 //!
 //! ```
 //! use labrt::{channel, sync::{Arc, Mutex}, thread, time::Duration};

@@ -89,6 +89,41 @@ pub fn dump(headline: &str) -> Option<String> {
     Some(w.report(headline))
 }
 
+/// Runs `f`, tagging the threads it starts (and the threads they start)
+/// with `tag`, so that [`still_running`] can find them later: the Raft
+/// tester tags each peer's threads, to check that a killed peer stops.
+/// Outside the simulation it only runs `f`.
+pub fn tag_threads<R>(tag: &str, f: impl FnOnce() -> R) -> R {
+    let Some(world) = world() else {
+        return f();
+    };
+    let me = world.inner.borrow().current;
+    let tag: Rc<str> = Rc::from(tag);
+    let outer = world.inner.borrow_mut().threads[me].tag.replace(tag);
+    let result = f();
+    let mut w = world.inner.borrow_mut();
+    let me = w.current;
+    w.threads[me].tag = outer;
+    result
+}
+
+/// The names of the threads tagged `tag` that are not finished and ran
+/// at or after `since`: after a peer is killed, its threads that keep
+/// running. Empty outside the simulation.
+pub fn still_running(tag: &str, since: crate::time::Instant) -> Vec<String> {
+    let Some(world) = world() else {
+        return Vec::new();
+    };
+    let since = world.since_base(since.into_std());
+    let w = world.inner.borrow();
+    w.threads
+        .iter()
+        .filter(|t| t.tag.as_deref() == Some(tag))
+        .filter(|t| !matches!(t.state, State::Done) && t.last_ran >= since)
+        .map(|t| t.name.clone())
+        .collect()
+}
+
 /// The current test's trace, or `None` outside the simulation.
 pub fn trace() -> Option<Trace> {
     let world = world()?;
@@ -216,6 +251,11 @@ struct Thread {
     timed_out: bool,
     /// Where the thread last blocked.
     last_at: Option<&'static Location<'static>>,
+    /// The group the thread belongs to (see [`tag_threads`]), inherited
+    /// from the thread that started it.
+    tag: Option<Rc<str>>,
+    /// When it was last picked to run.
+    last_ran: Duration,
     /// `None` for the main thread, and while the thread runs.
     coroutine: Option<Coroutine<(), (), (), DefaultStack>>,
     yielder: *const Yielder<(), ()>,
@@ -266,6 +306,8 @@ impl World {
                     wait: 0,
                     timed_out: false,
                     last_at: None,
+                    tag: None,
+                    last_ran: Duration::ZERO,
                     coroutine: None,
                     yielder: std::ptr::null(),
                 }],
@@ -318,12 +360,15 @@ impl World {
                 f();
             });
             self.progress.lock().names.push(name.clone());
+            let tag = w.threads[w.current].tag.clone();
             w.threads.push(Thread {
                 name,
                 state: State::Ready,
                 wait: 0,
                 timed_out: false,
                 last_at: None,
+                tag,
+                last_ran: Duration::ZERO,
                 coroutine: Some(coroutine),
                 yielder: std::ptr::null(),
             });
@@ -482,6 +527,7 @@ impl World {
                 let next = w.ready.swap_remove(i);
                 w.current = next;
                 let at = w.threads[next].last_at;
+                w.threads[next].last_ran = w.now;
                 w.threads[next].state = State::Running;
                 w.record(next);
                 let mut progress = self.progress.lock();

@@ -16,6 +16,7 @@ use std::sync::Once;
 
 use labrt::channel::{self, RecvTimeoutError, Sender};
 use labrt::sync::Mutex;
+use labrt::sync::atomic::{AtomicU64, Ordering};
 use labrt::time::{Duration, Instant};
 
 /// How long one test may run, counted from the making of its config.
@@ -112,6 +113,62 @@ pub fn warn_if_one_cpu() {
             print_live("warning: only one CPU, which may conceal locking bugs\n");
         }
     });
+}
+
+/// How long, in virtual time, a killed peer's threads may keep running.
+pub const KILL_GRACE: Duration = Duration::from_secs(1);
+
+/// Checks, in the simulation, that a killed peer stops: the lab rule that
+/// every long-running thread checks `killed()`. Each start of a peer tags
+/// the threads it starts ([`labrt::sim::tag_threads`]); a kill records when;
+/// [`KillCheck::check`] fails the test if any of a killed peer's threads
+/// is still alive and ran more than [`KILL_GRACE`] after the kill. Outside
+/// the simulation it does nothing.
+#[derive(Default)]
+pub struct KillCheck {
+    /// Each peer's current tag (empty before its first start).
+    tags: Mutex<Vec<String>>,
+    /// (tag, peer, when it was killed).
+    killed: Mutex<Vec<(String, usize, Instant)>>,
+    starts: AtomicU64,
+}
+
+impl KillCheck {
+    /// Runs `f`, which starts peer `peer`, with its threads tagged.
+    pub fn start<R>(&self, peer: usize, f: impl FnOnce() -> R) -> R {
+        let n = self.starts.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("peer {peer} (start {n})");
+        {
+            let mut tags = self.tags.lock();
+            if tags.len() <= peer {
+                tags.resize(peer + 1, String::new());
+            }
+            tags[peer].clone_from(&tag);
+        }
+        labrt::sim::tag_threads(&tag, f)
+    }
+
+    /// Records that peer `peer` was killed just now.
+    pub fn killed(&self, peer: usize) {
+        let tag = self.tags.lock().get(peer).cloned().unwrap_or_default();
+        self.killed.lock().push((tag, peer, Instant::now()));
+    }
+
+    /// Fails the test if a killed peer's threads still run.
+    #[track_caller]
+    pub fn check(&self) {
+        for (tag, peer, at) in self.killed.lock().iter() {
+            let running = labrt::sim::still_running(tag, *at + KILL_GRACE);
+            if !running.is_empty() {
+                fatal(format!(
+                    "server {peer} was killed {:.1} s ago, but its threads {} still run: a \
+                     killed peer's long-running threads must check killed() and return",
+                    at.elapsed().as_secs_f64(),
+                    running.join(", ")
+                ));
+            }
+        }
+    }
 }
 
 /// Enforces [`TIME_LIMIT`] on one test.

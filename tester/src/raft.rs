@@ -13,7 +13,7 @@ use labrt::sync::atomic::{AtomicBool, Ordering};
 use labrt::sync::{Arc, Mutex, Weak};
 use labrt::time::{Duration, Instant, sleep};
 
-use crate::common::{self, Watchdog, fatal};
+use crate::common::{self, KillCheck, Watchdog, fatal};
 use crate::fatal;
 
 /// In snapshot mode, the apply-channel reader snapshots after every
@@ -49,6 +49,7 @@ struct Inner<C: Command + PartialEq> {
     finished: AtomicBool,
     stats: Mutex<Stats>,
     watchdog: Watchdog,
+    kills: KillCheck,
 }
 
 struct Peers<C> {
@@ -111,6 +112,7 @@ impl<C: Command + PartialEq> Config<C> {
                 max_index0: 0,
             }),
             watchdog: Watchdog::start(),
+            kills: KillCheck::default(),
         }));
         cfg.set_unreliable(unreliable);
         cfg.0.net.long_delays(true);
@@ -164,6 +166,7 @@ impl<C: Command + PartialEq> Config<C> {
         };
         if let Some(rf) = rf {
             rf.kill();
+            self.0.kills.killed(i);
             self.0.peers.lock().rafts[i] = None;
         }
     }
@@ -206,7 +209,10 @@ impl<C: Command + PartialEq> Config<C> {
 
         // Go's unbuffered channel.
         let (apply_tx, apply_rx) = channel::bounded(0);
-        let rf = Raft::make(ends, i, persister, apply_tx);
+        let rf = self
+            .0
+            .kills
+            .start(i, || Raft::make(ends, i, persister, apply_tx));
         self.0.peers.lock().rafts[i] = Some(rf.clone());
 
         let logs = self.0.logs.clone();
@@ -489,6 +495,7 @@ impl<C: Command + PartialEq> Config<C> {
     #[track_caller]
     pub fn end(&self) {
         self.0.watchdog.check();
+        self.0.kills.check();
         let stats = self.0.stats.lock();
         let nrpc = self.rpc_total() - stats.rpcs0;
         let nbytes = self.bytes_total() - stats.bytes0;

@@ -11,7 +11,7 @@ use labrt::sync::atomic::{AtomicU64, Ordering};
 use labrt::sync::{Arc, Mutex};
 use labrt::time::Instant;
 
-use crate::common::{self, Watchdog};
+use crate::common::{self, KillCheck, Watchdog};
 
 /// The harness for one key/value test: `n` replicas on a fresh labrpc
 /// network, and the clerks the test makes.
@@ -35,6 +35,7 @@ struct Inner {
     ops: AtomicU64,
     stats: Mutex<Stats>,
     watchdog: Watchdog,
+    kills: KillCheck,
 }
 
 struct Servers {
@@ -109,6 +110,7 @@ impl Config {
                 rpcs0: 0,
             }),
             watchdog: Watchdog::start(),
+            kills: KillCheck::default(),
         }));
         // create a full set of KV servers.
         for i in 0..n {
@@ -278,6 +280,7 @@ impl Config {
         };
         if let Some(kv) = kv {
             kv.kill();
+            self.0.kills.killed(i);
         }
     }
 
@@ -307,7 +310,11 @@ impl Config {
             servers.saved[i] = servers.saved[i].copy();
             servers.saved[i].clone()
         };
-        let kv = start_kv_server(ends, i, persister, self.0.maxraftstate);
+        let maxraftstate = self.0.maxraftstate;
+        let kv = self
+            .0
+            .kills
+            .start(i, || start_kv_server(ends, i, persister, maxraftstate));
         self.0.servers.lock().kvservers[i] = Some(kv.clone());
 
         let srv = Server::new();
@@ -360,6 +367,7 @@ impl Config {
     #[track_caller]
     pub fn end(&self) {
         self.0.watchdog.check();
+        self.0.kills.check();
         let stats = self.0.stats.lock();
         let nrpc = self.0.net.total_count() - stats.rpcs0;
         let ops = self.0.ops.load(Ordering::Relaxed);

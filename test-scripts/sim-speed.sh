@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# How fast the deterministic simulation runs the labs: seeds 1..SEEDS of
+# every test of lab 2 (raft_test) and of lab 3 (kvraft_test), in a release
+# build, each seed a process that runs all of the lab's tests (each test
+# seeded with that seed), WORKERS processes at a time. Prints the wall time
+# and seeds per second for each lab, and any failing seed with the command
+# that replays it.
+#
+# usage: test-scripts/sim-speed.sh [SEEDS [WORKERS]]   (make sim-speed SEEDS=100 P=2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seeds=${1:-100}
+workers=${2:-2}
+case "$seeds$workers" in *[!0-9]*) echo "usage: $0 [SEEDS [WORKERS]] (whole numbers)" >&2; exit 2 ;; esac
+
+echo "== building the lab tests (release)"
+json=$(cargo test --release --no-run -p raft -p kvraft --message-format=json 2>/dev/null)
+binary() {
+    grep -o "\"executable\":\"[^\"]*/$1-[0-9a-f]*\"" <<<"$json" | head -1 | cut -d'"' -f4
+}
+
+status=0
+for lab in "2 raft raft_test" "3 kvraft kvraft_test"; do
+    read -r number package target <<<"$lab"
+    bin=$(binary "$target")
+    [ -x "$bin" ] || { echo "sim-speed: no $target binary was built" >&2; exit 2; }
+    tests=$("$bin" --list 2>/dev/null | grep -c ': test$')
+    failed=$(mktemp)
+    start=$(date +%s.%N)
+    seq 1 "$seeds" | xargs -P "$workers" -I{} sh -c \
+        'LAB_SIM=1 LAB_SEED={} "$1" --test-threads=1 -q >/dev/null 2>&1 || echo {} >>"$2"' \
+        _ "$bin" "$failed"
+    end=$(date +%s.%N)
+    awk -v s="$start" -v e="$end" -v n="$seeds" -v t="$tests" -v lab="$number" -v w="$workers" 'BEGIN {
+        printf "lab %s: %d seeds of its %d tests in %.1f s wall, %d at a time: %.1f seeds/s\n",
+               lab, n, t, e - s, w, n / (e - s) }'
+    if [ -s "$failed" ]; then
+        status=1
+        for seed in $(sort -n "$failed"); do
+            echo "  FAILED seed $seed: LAB_SIM=1 LAB_SEED=$seed cargo test -p $package --test $target"
+        done
+    fi
+    rm -f "$failed"
+done
+exit $status
