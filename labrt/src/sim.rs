@@ -56,6 +56,36 @@ const MAIN: Tid = 0;
 /// only the pages a thread touches cost memory.
 const STACK_SIZE: usize = 1 << 20;
 
+/// Stacks of finished threads, for the next ones (of any test: a new
+/// stack costs a system call and page faults).
+static STACKS: Mutex<Vec<DefaultStack>> = Mutex::new(Vec::new());
+
+/// At most this many stacks are kept for reuse.
+const KEPT_STACKS: usize = 1024;
+
+/// The wait queues and lock holders are keyed by addresses, which need no
+/// randomly seeded hasher: their order is never looked at.
+type Addresses = std::hash::BuildHasherDefault<AddressHasher>;
+
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        self.0 = (address as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 /// Whether `LAB_SIM=1`: labrt then simulates every thread that uses it.
 pub fn enabled() -> bool {
     static ENABLED: OnceLock<bool> = OnceLock::new();
@@ -230,11 +260,9 @@ struct Inner {
     timers: BinaryHeap<Reverse<(Duration, u64, Tid, u64)>>,
     armed: u64,
     /// Threads waiting on an object, by the object's address.
-    queues: HashMap<usize, VecDeque<(Tid, u64)>>,
+    queues: HashMap<usize, VecDeque<(Tid, u64)>, Addresses>,
     /// Who holds each locked mutex, and where it was locked.
-    holders: HashMap<usize, (Tid, &'static Location<'static>)>,
-    /// Stacks of finished threads, for the next ones.
-    stacks: Vec<DefaultStack>,
+    holders: HashMap<usize, (Tid, &'static Location<'static>), Addresses>,
     steps: u64,
     hash: u64,
     /// Every decision (thread, virtual time), kept for `LAB_SIM_CHECK`.
@@ -315,9 +343,8 @@ impl World {
                 ready: Vec::new(),
                 timers: BinaryHeap::new(),
                 armed: 0,
-                queues: HashMap::new(),
-                holders: HashMap::new(),
-                stacks: Vec::new(),
+                queues: HashMap::default(),
+                holders: HashMap::default(),
                 steps: 0,
                 hash: 0xcbf2_9ce4_8422_2325,
                 log: (std::env::var_os(CHECK).is_some() || std::env::var_os(CHECK_CHILD).is_some())
@@ -347,11 +374,10 @@ impl World {
     pub(crate) fn spawn(self: &Rc<Self>, name: String, f: Box<dyn FnOnce()>) {
         let tid = {
             let mut w = self.inner.borrow_mut();
-            let stack = match w.stacks.pop() {
-                Some(stack) => stack,
-                None => DefaultStack::new(STACK_SIZE)
-                    .unwrap_or_else(|e| panic!("labrt: cannot allocate a thread stack: {e}")),
-            };
+            let stack = STACKS.lock().pop().unwrap_or_else(|| {
+                DefaultStack::new(STACK_SIZE)
+                    .unwrap_or_else(|e| panic!("labrt: cannot allocate a thread stack: {e}"))
+            });
             let tid = w.threads.len();
             let world = Rc::clone(self);
             let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), ()>, ()| {
@@ -509,7 +535,10 @@ impl World {
                 CoroutineResult::Yield(()) => w.threads[next].coroutine = Some(coroutine),
                 CoroutineResult::Return(()) => {
                     w.threads[next].state = State::Done;
-                    w.stacks.push(coroutine.into_stack());
+                    let mut stacks = STACKS.lock();
+                    if stacks.len() < KEPT_STACKS {
+                        stacks.push(coroutine.into_stack());
+                    }
                 }
             }
         }
