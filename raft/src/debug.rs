@@ -28,8 +28,8 @@ use std::fmt;
 use std::io::Write;
 use std::sync::OnceLock;
 
-use labrt::sync::Mutex;
-use labrt::time::Instant;
+use labrt::sync::atomic::{AtomicU64, Ordering};
+use labrt::time::{Duration, Instant};
 
 /// What a log line is about; see the module documentation.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -117,19 +117,30 @@ pub fn enabled(topic: Topic) -> bool {
 
 /// Writes one log line; call it through [`dlog!`](crate::dlog).
 pub fn write(topic: Topic, peer: usize, message: fmt::Arguments<'_>) {
-    let ms = clock().lock().elapsed().as_millis();
+    let ms = since_reset().as_millis();
     let line = format!("{ms:06} {} S{peer} {message}\n", topic.name());
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// Restarts the log clock; the tester calls it when a test begins.
 pub fn reset_clock() {
-    *clock().lock() = Instant::now();
+    let since_origin = Instant::now() - origin();
+    RESET.store(since_origin.as_nanos() as u64, Ordering::Relaxed);
 }
 
-fn clock() -> &'static Mutex<Instant> {
-    static START: OnceLock<Mutex<Instant>> = OnceLock::new();
-    START.get_or_init(|| Mutex::new(Instant::now()))
+// The clock is an atomic, not a lock: in the simulation every labrt lock is
+// a point where another thread may be scheduled, and turning logging on
+// must not change the run it logs.
+static RESET: AtomicU64 = AtomicU64::new(0);
+
+fn since_reset() -> Duration {
+    let since_origin = Instant::now() - origin();
+    since_origin.saturating_sub(Duration::from_nanos(RESET.load(Ordering::Relaxed)))
+}
+
+fn origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
 }
 
 fn topics() -> u32 {
