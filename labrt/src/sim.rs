@@ -372,7 +372,7 @@ impl World {
 
     /// Starts a simulated thread running `f`; it is runnable at once.
     pub(crate) fn spawn(self: &Rc<Self>, name: String, f: Box<dyn FnOnce()>) {
-        let tid = {
+        {
             let mut w = self.inner.borrow_mut();
             let stack = STACKS.lock().pop().unwrap_or_else(|| {
                 DefaultStack::new(STACK_SIZE)
@@ -399,9 +399,7 @@ impl World {
                 yielder: std::ptr::null(),
             });
             w.ready.push(tid);
-            tid
-        };
-        let _ = tid;
+        }
         self.yield_now();
     }
 
