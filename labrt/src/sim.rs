@@ -37,6 +37,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::panic::Location;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -187,7 +188,7 @@ pub(crate) struct World {
     base: std::time::Instant,
     inner: RefCell<Inner>,
     /// What the stall watchdog (an OS thread) sees of the world.
-    progress: Arc<Mutex<Progress>>,
+    progress: Arc<Progress>,
 }
 
 /// How long a simulated thread may run without coming back to the
@@ -197,38 +198,40 @@ pub(crate) struct World {
 /// runs).
 const STALL: Duration = Duration::from_secs(30);
 
+/// Written at every scheduling decision, so atomics rather than a lock.
 struct Progress {
-    steps: u64,
-    thread: Tid,
-    /// Where the running thread last called labrt, if it blocked there.
-    at: Option<&'static Location<'static>>,
-    names: Vec<String>,
+    steps: AtomicU64,
+    thread: AtomicUsize,
+    /// Where the running thread last blocked (null: nowhere yet).
+    at: AtomicPtr<Location<'static>>,
     /// The world is gone: the watchdog stops.
-    done: bool,
+    done: AtomicBool,
+    names: Mutex<Vec<String>>,
 }
 
 /// Watches a world from an OS thread of its own, and ends the process with
 /// a report when a simulated thread keeps the OS thread for [`STALL`].
-fn watch_for_stalls(progress: Arc<Mutex<Progress>>) {
+fn watch_for_stalls(p: Arc<Progress>) {
     let mut seen = (u64::MAX, std::time::Instant::now());
     loop {
         std::thread::sleep(Duration::from_secs(1));
-        let p = progress.lock();
-        if p.done {
+        if p.done.load(Ordering::Relaxed) {
             return;
         }
-        if p.steps != seen.0 {
-            seen = (p.steps, std::time::Instant::now());
+        let steps = p.steps.load(Ordering::Relaxed);
+        if steps != seen.0 {
+            seen = (steps, std::time::Instant::now());
             continue;
         }
         if seen.1.elapsed() >= STALL {
-            let at =
-                p.at.map_or(String::new(), |at| format!(", since it blocked at {at}"));
+            // SAFETY: null or a `&'static Location` stored by `pick`.
+            let at = unsafe { p.at.load(Ordering::Relaxed).as_ref() }
+                .map_or(String::new(), |at| format!(", since it blocked at {at}"));
             eprintln!(
                 "\nsimulation stuck: thread '{}' has not come back to the scheduler for {} s{at}. \
                  It blocks outside labrt (a std lock, std::thread::sleep, I/O) or loops without a \
                  labrt call (virtual time stands still while a thread runs). LAB_SEED={}",
-                p.names[p.thread],
+                p.names.lock()[p.thread.load(Ordering::Relaxed)],
                 STALL.as_secs(),
                 crate::rand::seed()
             );
@@ -239,7 +242,7 @@ fn watch_for_stalls(progress: Arc<Mutex<Progress>>) {
 
 impl Drop for World {
     fn drop(&mut self) {
-        self.progress.lock().done = true;
+        self.progress.done.store(true, Ordering::Relaxed);
         // Threads still blocked when the test ends are abandoned: dropping
         // a suspended coroutine would unwind its stack, running destructors
         // that call into a world being torn down.
@@ -310,13 +313,13 @@ impl World {
         // tests ran before in this process.
         crate::rand::reseed(seed);
         let main = std::thread::current().name().unwrap_or("main").to_string();
-        let progress = Arc::new(Mutex::new(Progress {
-            steps: 0,
-            thread: MAIN,
-            at: None,
-            names: vec![main.clone()],
-            done: false,
-        }));
+        let progress = Arc::new(Progress {
+            steps: AtomicU64::new(0),
+            thread: AtomicUsize::new(MAIN),
+            at: AtomicPtr::new(std::ptr::null_mut()),
+            done: AtomicBool::new(false),
+            names: Mutex::new(vec![main.clone()]),
+        });
         let watched = progress.clone();
         std::thread::Builder::new()
             .name("labrt-sim-watchdog".to_string())
@@ -385,7 +388,7 @@ impl World {
                 drop(world);
                 f();
             });
-            self.progress.lock().names.push(name.clone());
+            self.progress.names.lock().push(name.clone());
             let tag = w.threads[w.current].tag.clone();
             w.threads.push(Thread {
                 name,
@@ -557,10 +560,11 @@ impl World {
                 w.threads[next].last_ran = w.now;
                 w.threads[next].state = State::Running;
                 w.record(next);
-                let mut progress = self.progress.lock();
-                progress.steps = w.steps;
-                progress.thread = next;
-                progress.at = at;
+                let progress = &self.progress;
+                progress.steps.store(w.steps, Ordering::Relaxed);
+                progress.thread.store(next, Ordering::Relaxed);
+                let at = at.map_or(std::ptr::null_mut(), |at| std::ptr::from_ref(at).cast_mut());
+                progress.at.store(at, Ordering::Relaxed);
                 return next;
             }
             let Some(Reverse((deadline, _, tid, wait))) = w.timers.pop() else {
