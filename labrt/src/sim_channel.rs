@@ -62,6 +62,18 @@ pub(crate) fn channel<T>(cap: Option<usize>) -> (End<T>, End<T>) {
     )
 }
 
+impl<T> State<T> {
+    /// Takes the message numbered `number` (not yet received) back out of
+    /// the queue: its send failed.
+    fn take_back(&mut self, number: u64) -> T {
+        let position = (number - self.taken - 1) as usize;
+        self.queued -= 1;
+        self.queue
+            .remove(position)
+            .expect("an untaken message is queued")
+    }
+}
+
 impl<T> Channel<T> {
     /// Where receivers wait.
     fn receivers_key(&self) -> usize {
@@ -115,13 +127,7 @@ impl<T> End<T> {
                 return Ok(());
             }
             if st.receivers == 0 {
-                let position = (number - st.taken - 1) as usize;
-                let msg = st
-                    .queue
-                    .remove(position)
-                    .expect("an untaken message is queued");
-                st.queued -= 1;
-                return Err(SendTimeoutError::Disconnected(msg));
+                return Err(SendTimeoutError::Disconnected(st.take_back(number)));
             }
             drop(st);
             let what = "sending on a channel, waiting for a receiver";
@@ -130,13 +136,7 @@ impl<T> End<T> {
                 if st.taken >= number {
                     return Ok(());
                 }
-                let position = (number - st.taken - 1) as usize;
-                let msg = st
-                    .queue
-                    .remove(position)
-                    .expect("an untaken message is queued");
-                st.queued -= 1;
-                return Err(SendTimeoutError::Timeout(msg));
+                return Err(SendTimeoutError::Timeout(st.take_back(number)));
             }
         }
     }

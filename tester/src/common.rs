@@ -14,6 +14,7 @@
 use std::io::Write;
 use std::sync::Once;
 
+use labrpc::{ClientEnd, Network};
 use labrt::channel::{self, RecvTimeoutError, Sender};
 use labrt::sync::Mutex;
 use labrt::sync::atomic::{AtomicU64, Ordering};
@@ -103,6 +104,22 @@ pub fn randstring(n: usize) -> String {
     (0..n)
         .map(|_| char::from(ALPHABET[labrt::rand::random_range(0..ALPHABET.len())]))
         .collect()
+}
+
+/// An end to each of servers `0..n` under a new random name, connected
+/// but not enabled; and the names (to enable and disable them by).
+pub fn fresh_ends(net: &Network, n: usize) -> (Vec<String>, Vec<ClientEnd>) {
+    let names: Vec<String> = (0..n).map(|_| randstring(20)).collect();
+    let ends = names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let end = net.make_end(name);
+            net.connect(name, j);
+            end
+        })
+        .collect();
+    (names, ends)
 }
 
 /// Warns once per process, as Go's testers do, that one CPU hides races.

@@ -180,16 +180,7 @@ impl<C: Command + PartialEq> Config<C> {
         dlog!(Test, i, "start");
 
         // a fresh set of outgoing ClientEnd names, and of ends.
-        let names: Vec<String> = (0..self.0.n).map(|_| common::randstring(20)).collect();
-        let ends = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let end = self.0.net.make_end(name);
-                self.0.net.connect(name, j);
-                end
-            })
-            .collect();
+        let (names, ends) = common::fresh_ends(&self.0.net, self.0.n);
         let persister = {
             let mut peers = self.0.peers.lock();
             peers.endnames[i] = names;

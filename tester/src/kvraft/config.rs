@@ -213,16 +213,7 @@ impl Config {
     /// `to` only.
     pub fn make_client(&self, to: &[usize]) -> Client {
         // a fresh set of ClientEnds.
-        let names: Vec<String> = (0..self.0.n).map(|_| common::randstring(20)).collect();
-        let mut ends: Vec<_> = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let end = self.0.net.make_end(name);
-                self.0.net.connect(name, j);
-                end
-            })
-            .collect();
+        let (names, mut ends) = common::fresh_ends(&self.0.net, self.0.n);
         ends.shuffle(&mut labrt::rand::rng());
         let id = self.0.next_client_id.fetch_add(1, Ordering::Relaxed) as usize;
         self.0.clerks.lock().insert(id, names);
@@ -289,18 +280,8 @@ impl Config {
     /// running, call [`Config::shutdown_server`] first.
     pub fn start_server(&self, i: usize) {
         dlog!(Test, i, "start");
-        // a fresh set of outgoing ClientEnd names.
-        let names: Vec<String> = (0..self.0.n).map(|_| common::randstring(20)).collect();
-        // a fresh set of ClientEnds.
-        let ends = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let end = self.0.net.make_end(name);
-                self.0.net.connect(name, j);
-                end
-            })
-            .collect();
+        // a fresh set of outgoing ClientEnd names, and of ClientEnds.
+        let (names, ends) = common::fresh_ends(&self.0.net, self.0.n);
         // give the fresh persister a copy of the old persister's state, so
         // that the spec is that we pass StartKVServer() the last persisted
         // state.
