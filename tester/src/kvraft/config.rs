@@ -133,24 +133,17 @@ impl Config {
 
     /// The largest persisted Raft state among the servers, in bytes.
     pub fn log_size(&self) -> usize {
-        let servers = self.0.servers.lock();
-        servers
-            .saved
-            .iter()
-            .map(Persister::raft_state_size)
-            .max()
-            .unwrap_or(0)
+        self.largest(Persister::raft_state_size)
     }
 
     /// The largest snapshot among the servers, in bytes.
     pub fn snapshot_size(&self) -> usize {
+        self.largest(Persister::snapshot_size)
+    }
+
+    fn largest(&self, size: impl Fn(&Persister) -> usize) -> usize {
         let servers = self.0.servers.lock();
-        servers
-            .saved
-            .iter()
-            .map(Persister::snapshot_size)
-            .max()
-            .unwrap_or(0)
+        servers.saved.iter().map(size).max().unwrap_or(0)
     }
 
     /// Attaches server `i` to the servers in `to`: enables the ends between
