@@ -128,16 +128,15 @@ struct Machine {
 }
 
 impl Machine {
-    /// Applies `op` unless it is a duplicate; returns what a `Get` reads.
-    fn apply(&mut self, op: &Op) -> String {
+    /// Applies `op` unless it is a duplicate.
+    fn apply(&mut self, op: &Op) {
         let seen = self.last_seq.get(&op.client_id).copied().unwrap_or(0);
-        let duplicate = op.seq <= seen;
-        if !duplicate {
-            self.last_seq.insert(op.client_id, op.seq);
+        if op.seq <= seen {
+            return;
         }
+        self.last_seq.insert(op.client_id, op.seq);
         match op.kind {
-            OpKindOrGet::Get => return self.data.get(&op.key).cloned().unwrap_or_default(),
-            _ if duplicate => {}
+            OpKindOrGet::Get => {}
             OpKindOrGet::Put => {
                 self.data.insert(op.key.clone(), op.value.clone());
             }
@@ -147,7 +146,16 @@ impl Machine {
                 .or_default()
                 .push_str(&op.value),
         }
-        String::new()
+    }
+
+    /// What `op` returns once applied: a `Get` reads its key. Only the
+    /// server whose handler waits for the op asks; values grow with every
+    /// append, and the other servers need not copy them.
+    fn result(&self, op: &Op) -> String {
+        match op.kind {
+            OpKindOrGet::Get => self.data.get(&op.key).cloned().unwrap_or_default(),
+            _ => String::new(),
+        }
     }
 }
 // SOLUTION END
@@ -339,8 +347,9 @@ impl KvServer {
             return;
         }
         st.last_applied = index;
-        let value = st.machine.apply(&op);
+        st.machine.apply(&op);
         if let Some(done) = st.waiting.remove(&index) {
+            let value = st.machine.result(&op);
             // Never blocks: the channel has room for this one message.
             let _ = done.send((op, value));
         }

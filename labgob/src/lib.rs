@@ -44,7 +44,11 @@ use serde::de::DeserializeOwned;
 /// If serde cannot encode the value (for instance a custom `Serialize` that
 /// reports an error); the message names the type.
 pub fn encode<T: Serialize + DeserializeOwned + Debug>(value: &T) -> Vec<u8> {
-    let bytes = postcard::to_stdvec(value).unwrap_or_else(|e| {
+    // Sizing first costs a walk over the value but saves the reallocations
+    // (each a copy) of growing a buffer for a large one: a KV snapshot, a
+    // long log.
+    let size = postcard::experimental::serialized_size(value).unwrap_or(0);
+    let bytes = postcard::to_extend(value, Vec::with_capacity(size)).unwrap_or_else(|e| {
         panic!(
             "labgob: cannot encode a {}: {e}",
             std::any::type_name::<T>()

@@ -130,6 +130,10 @@ struct State<C> {
     p: Persistent<C>,
     /// The latest snapshot, saved with `p` on every persist.
     snapshot: Vec<u8>,
+    /// Where `persist` encodes `p`, kept from one save to the next: a
+    /// fresh buffer for a log that grows with every save would be fresh
+    /// pages from the OS every time.
+    save_buffer: Vec<u8>,
     role: Role,
     /// Highest log index known to be committed.
     commit_index: usize,
@@ -173,16 +177,16 @@ impl<C: Command> Persistent<C> {
     /// and appends those bytes. That is the tuple's encoding because
     /// labgob (postcard) encodes a tuple as its fields one after the other,
     /// and a `Vec` as its length followed by its elements.
-    fn encode(&self) -> Vec<u8> {
+    fn encode_into(&self, bytes: &mut Vec<u8>) {
         let log = &self.log;
-        let mut bytes = labgob::encode(&(
+        bytes.clear();
+        bytes.extend_from_slice(&labgob::encode(&(
             self.current_term,
             self.voted_for,
             log.first,
             log.entries.len(),
-        ));
+        )));
         bytes.extend_from_slice(&log.encoded);
-        bytes
     }
 
     fn decode(bytes: &[u8]) -> Result<Persistent<C>, labgob::Error> {
@@ -438,6 +442,7 @@ impl<C: Command> Raft<C> {
                 log: Log::starting_at(0, 0),
             },
             snapshot: Vec::new(),
+            save_buffer: Vec::new(),
             role: Role::Follower,
             commit_index: 0,
             last_applied: 0,
@@ -545,7 +550,7 @@ impl<C: Command> Raft<C> {
         let term = st.p.log.term(index).expect("index is in the log");
         st.p.log.compact(index, term);
         st.snapshot = snapshot;
-        self.persist(&st);
+        self.persist(&mut st);
         dlog!(
             Snap,
             self.me,
@@ -597,8 +602,9 @@ impl<C: Command> Raft<C> {
     /// `persister.save(state_bytes, snapshot_bytes)`. Save both every time;
     /// a save replaces both.
     // SOLUTION BEGIN
-    fn persist(&self, st: &State<C>) {
-        let state = st.p.encode();
+    fn persist(&self, st: &mut State<C>) {
+        st.p.encode_into(&mut st.save_buffer);
+        let state = &st.save_buffer;
         dlog!(
             Pers,
             self.me,
@@ -608,7 +614,7 @@ impl<C: Command> Raft<C> {
             st.p.log.first_index(),
             st.p.log.last_index()
         );
-        self.persister.save(state, st.snapshot.clone());
+        self.persister.save(state, &st.snapshot);
     }
     // SOLUTION STUB
     // fn persist(&self) {
@@ -669,7 +675,7 @@ impl<C: Command> Raft<C> {
             // Only a granted vote resets the timer: a stale candidate that
             // keeps asking must not keep an up-to-date peer from running.
             st.election_deadline = election_deadline();
-            self.persist(&st);
+            self.persist(&mut st);
         }
         dlog!(
             Vote,
@@ -771,7 +777,7 @@ impl<C: Command> Raft<C> {
             changed = true;
         }
         if changed {
-            self.persist(&st);
+            self.persist(&mut st);
             dlog!(
                 Log2,
                 self.me,
@@ -826,7 +832,7 @@ impl<C: Command> Raft<C> {
         st.snapshot = args.data;
         st.commit_index = args.last_included_index;
         st.snapshot_pending = true;
-        self.persist(&st);
+        self.persist(&mut st);
         self.apply_cond.notify_one();
         dlog!(
             Snap,
