@@ -20,6 +20,8 @@
 //!   the guard directly; there is no poisoning), `Arc` and atomics.
 //! * [`channel`] — crossbeam-channel's `unbounded`, `bounded`, `Sender`,
 //!   `Receiver` and error types.
+//! * [`collections`] — `HashMap` and `HashSet` with a fixed hasher, so that
+//!   their iteration order is the same in every run.
 //! * [`rand`] — random numbers from one seeded source. Set `LAB_SEED=<n>` to
 //!   fix the seed; otherwise one is drawn and [`rand::seed`] reports it.
 //! * [`sim`] — with `LAB_SIM=1`, all of the above run in a deterministic
@@ -52,6 +54,7 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 pub mod channel;
+pub mod collections;
 pub mod rand;
 pub mod sim;
 mod sim_channel;
