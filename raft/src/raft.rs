@@ -151,6 +151,10 @@ struct State<C> {
     match_index: Vec<usize>,
     /// Leader: when each peer last answered one of this term's calls.
     last_heard: Vec<Instant>,
+    /// Leader: this term's calls to each peer that have not returned yet.
+    in_flight: Vec<usize>,
+    /// Leader: when each peer was last sent a call.
+    last_sent: Vec<Instant>,
     /// Leader: when the next round of heartbeats is due.
     heartbeat_due: Instant,
     /// Leader: the first entry started since entries last went out, and
@@ -452,6 +456,8 @@ impl<C: Command> Raft<C> {
             next_index: vec![1; n],
             match_index: vec![0; n],
             last_heard: vec![Instant::now(); n],
+            in_flight: vec![0; n],
+            last_sent: vec![Instant::now(); n],
             heartbeat_due: Instant::now(),
             batch: None,
         };
@@ -991,17 +997,25 @@ impl<C: Command> Raft<C> {
         st.match_index.fill(0);
         st.match_index[self.me] = next - 1;
         st.last_heard.fill(Instant::now());
+        st.in_flight.fill(0);
         st.heartbeat_due = Instant::now() + HEARTBEAT_INTERVAL;
         self.broadcast_append(st);
         self.timer_cond.notify_one(); // it was waiting for an election timeout
     }
 
     /// Sends every follower what it lacks (an empty AppendEntries is the
-    /// heartbeat), each from its own thread.
+    /// heartbeat), each from its own thread. A follower whose last call has
+    /// not returned gets the next one when it does (see
+    /// `handle_append_reply`), or when a heartbeat interval has passed: an
+    /// unreachable peer's calls can take seconds to fail, and sending it
+    /// one per commit would pile up hundreds of waiting threads.
     fn broadcast_append(self: &Arc<Self>, st: &mut State<C>) {
         st.batch = None; // it goes out with the rest
+        let now = Instant::now();
         for peer in self.others() {
-            self.send_append(st, peer);
+            if st.in_flight[peer] == 0 || now >= st.last_sent[peer] + HEARTBEAT_INTERVAL {
+                self.send_append(st, peer);
+            }
         }
     }
 
@@ -1024,15 +1038,15 @@ impl<C: Command> Raft<C> {
     }
 
     /// Sends the entries started since the last batch to the followers that
-    /// have everything before them. The others are still busy with earlier
-    /// entries, and the reply to that call sends the rest (see
+    /// have everything before them and no call in flight. The others are
+    /// still busy with an earlier call, and its reply sends the rest (see
     /// `handle_append_reply`).
     fn send_batch(self: &Arc<Self>, st: &mut State<C>) {
         let Some((first, _)) = st.batch.take() else {
             return;
         };
         for peer in self.others() {
-            if st.next_index[peer] == first {
+            if st.next_index[peer] == first && st.in_flight[peer] == 0 {
                 self.send_append(st, peer);
             }
         }
@@ -1043,6 +1057,8 @@ impl<C: Command> Raft<C> {
     /// call is made without it.
     fn send_append(self: &Arc<Self>, st: &mut State<C>, peer: usize) {
         self.save_started(st);
+        st.in_flight[peer] += 1;
+        st.last_sent[peer] = Instant::now();
         let next = st.next_index[peer];
         let rf = self.clone();
         let name = format!("raft-{}-append-{peer}", self.me);
@@ -1062,9 +1078,8 @@ impl<C: Command> Raft<C> {
                 args.last_included_index
             );
             labrt::thread::spawn_named(name, move || {
-                if let Some(reply) = rf.peers[peer].call("Raft.InstallSnapshot", &args) {
-                    rf.handle_snapshot_reply(peer, &args, reply);
-                }
+                let reply = rf.peers[peer].call("Raft.InstallSnapshot", &args);
+                rf.handle_snapshot_reply(peer, &args, reply);
             });
             return;
         }
@@ -1077,23 +1092,27 @@ impl<C: Command> Raft<C> {
             leader_commit: st.commit_index,
         };
         labrt::thread::spawn_named(name, move || {
-            if let Some(reply) = rf.peers[peer].call("Raft.AppendEntries", &args) {
-                rf.handle_append_reply(peer, &args, reply);
-            }
+            let reply = rf.peers[peer].call("Raft.AppendEntries", &args);
+            rf.handle_append_reply(peer, &args, reply);
         });
     }
 
-    /// Locks the state to handle `peer`'s reply to a call made in
-    /// `sent_term`, if the reply still matters: not when it reveals a newer
-    /// term (then this peer steps down), nor when this peer is no longer the
-    /// leader of the term it sent the call in.
+    /// Locks the state to handle `peer`'s reply (`None`: no reply came) to
+    /// a call made in `sent_term`, counting the call as returned. Gives the
+    /// lock back only if the reply still matters: not when it reveals a
+    /// newer term (then this peer steps down), nor when this peer is no
+    /// longer the leader of the term it sent the call in.
     fn lock_for_reply(
         &self,
         peer: usize,
         sent_term: u64,
-        reply_term: u64,
+        reply_term: Option<u64>,
     ) -> Option<MutexGuard<'_, State<C>>> {
         let mut st = self.state.lock();
+        if st.role == Role::Leader && st.p.current_term == sent_term {
+            st.in_flight[peer] -= 1;
+        }
+        let reply_term = reply_term?;
         if reply_term > st.p.current_term {
             self.become_follower(&mut st, reply_term);
             return None;
@@ -1109,9 +1128,11 @@ impl<C: Command> Raft<C> {
         self: &Arc<Self>,
         peer: usize,
         args: &AppendEntriesArgs<C>,
-        reply: AppendEntriesReply,
+        reply: Option<AppendEntriesReply>,
     ) {
-        let Some(mut st) = self.lock_for_reply(peer, args.term, reply.term) else {
+        let reply_term = reply.as_ref().map(|r| r.term);
+        let (Some(mut st), Some(reply)) = (self.lock_for_reply(peer, args.term, reply_term), reply)
+        else {
             return;
         };
         if reply.success {
@@ -1156,9 +1177,11 @@ impl<C: Command> Raft<C> {
         self: &Arc<Self>,
         peer: usize,
         args: &InstallSnapshotArgs,
-        reply: InstallSnapshotReply,
+        reply: Option<InstallSnapshotReply>,
     ) {
-        let Some(mut st) = self.lock_for_reply(peer, args.term, reply.term) else {
+        let reply_term = reply.as_ref().map(|r| r.term);
+        let (Some(mut st), Some(_)) = (self.lock_for_reply(peer, args.term, reply_term), reply)
+        else {
             return;
         };
         st.match_index[peer] = st.match_index[peer].max(args.last_included_index);
