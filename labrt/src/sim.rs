@@ -648,7 +648,8 @@ impl Inner {
         if let Some(log) = &mut self.log {
             log.push((tid, now));
         }
-        let mix = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+        let mix =
+            |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
         self.hash = mix(mix(self.hash, tid as u64), now.as_nanos() as u64);
     }
 
