@@ -245,6 +245,7 @@ pub struct Iter<'a, T>(&'a Receiver<T>);
 impl<T> Iterator for Iter<'_, T> {
     type Item = T;
     #[inline]
+    #[track_caller]
     fn next(&mut self) -> Option<T> {
         self.0.recv().ok()
     }
@@ -269,6 +270,7 @@ pub struct IntoIter<T>(Receiver<T>);
 impl<T> Iterator for IntoIter<T> {
     type Item = T;
     #[inline]
+    #[track_caller]
     fn next(&mut self) -> Option<T> {
         self.0.recv().ok()
     }

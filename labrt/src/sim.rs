@@ -602,6 +602,9 @@ impl World {
             }
             let Some(Reverse((deadline, _, tid, wait))) = w.timers.pop() else {
                 let report = w.deadlock_report();
+                // The panic unwinds the test's own thread, on whose stack
+                // the scheduler runs: name it, not the last thread to block.
+                w.current = MAIN;
                 drop(w);
                 panic!("{report}");
             };

@@ -111,6 +111,24 @@ fn busy_threads_move_the_clock() {
 }
 
 #[test]
+fn a_thread_blocked_in_a_for_loop_over_a_channel_is_reported_where_it_loops() {
+    simulate();
+    let (tx, rx) = channel::unbounded::<u32>();
+    let reader = thread::spawn_named("reader", move || for _ in rx {});
+    let reading_at = format!("labrt/tests/sim.rs:{}", line!() - 2);
+    let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.join()))
+        .expect_err("the deadlock is reported");
+    drop(tx);
+    let report = labrt::thread::panic_message(&*report);
+    assert!(
+        report.contains(&format!(
+            "'reader' blocked receiving on a channel at {reading_at}"
+        )),
+        "{report}"
+    );
+}
+
+#[test]
 fn a_deadlock_is_reported_with_who_waits_for_what() {
     simulate();
     let a = Arc::new(Mutex::new(()));
