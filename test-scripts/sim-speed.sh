@@ -15,8 +15,14 @@ case "$seeds$workers" in *[!0-9]*) echo "usage: $0 [SEEDS [WORKERS]] (whole numb
 
 echo "== building the lab tests (release)"
 json=$(cargo test --release --no-run -p raft -p kvraft --message-format=json 2>/dev/null)
+# A copy of each binary runs, so that a rebuild during a long run (cargo
+# replaces the file in place) cannot swap code under it.
+copies=$(mktemp -d)
+trap 'rm -rf "$copies"' EXIT
 binary() {
-    grep -o "\"executable\":\"[^\"]*/$1-[0-9a-f]*\"" <<<"$json" | head -1 | cut -d'"' -f4
+    local built
+    built=$(grep -o "\"executable\":\"[^\"]*/$1-[0-9a-f]*\"" <<<"$json" | head -1 | cut -d'"' -f4)
+    [ -x "$built" ] && cp "$built" "$copies/$1" && echo "$copies/$1"
 }
 
 status=0

@@ -72,5 +72,5 @@ mod network;
 mod server;
 
 pub use name::Name;
-pub use network::{ClientEnd, Network};
+pub use network::{ClientEnd, MAX_NETWORK_DELAY, Network};
 pub use server::{Server, Service};

@@ -17,6 +17,9 @@ use crate::server::{Outcome, Request, Server, TypeName};
 const SHORT_DELAY_MS: u64 = 27;
 /// Calls to an unreachable server fail after 0..LONG_DELAY ms (long delays).
 const LONG_DELAY_MS: u64 = 7000;
+/// The longest the network itself holds a call before it returns (to an
+/// unreachable server, with long delays); a handler's own time comes on top.
+pub const MAX_NETWORK_DELAY: Duration = Duration::from_millis(LONG_DELAY_MS);
 /// ... or after 0..100 ms otherwise.
 const UNREACHABLE_DELAY_MS: u64 = 100;
 /// An unreliable network drops 100 of every 1000 requests and of the replies.

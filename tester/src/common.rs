@@ -132,8 +132,12 @@ pub fn warn_if_one_cpu() {
     });
 }
 
-/// How long, in virtual time, a killed peer's threads may keep running.
-pub const KILL_GRACE: Duration = Duration::from_secs(1);
+/// How long, in virtual time, a killed peer's threads may keep running: a
+/// call it made before the kill may be held by the network for up to
+/// [`labrpc::MAX_NETWORK_DELAY`], and the thread that made it then runs to
+/// handle the outcome (seen: a heartbeat thread woke 3.5 s after its
+/// peer's kill).
+pub const KILL_GRACE: Duration = Duration::from_secs(1).saturating_add(labrpc::MAX_NETWORK_DELAY);
 
 /// Checks, in the simulation, that a killed peer stops: the lab rule that
 /// every long-running thread checks `killed()`. Each start of a peer tags
