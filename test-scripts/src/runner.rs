@@ -4,7 +4,9 @@
 //!
 //! * [`build`] runs `cargo test --no-run` and returns the integration-test
 //!   binaries it built, with the package and target names that `cargo test`
-//!   needs to rerun one of their tests.
+//!   needs to rerun one of their tests. It runs private copies of them:
+//!   cargo rewrites a binary in place when the student rebuilds during a
+//!   stress run, and the run must go on testing the code it started with.
 //! * [`TestBinary::list`] names a binary's tests.
 //! * [`run`] runs one test in a child process with `LAB_SEED` set, kills it
 //!   at the time limit or when asked to stop, and returns its verdict, its
@@ -16,7 +18,8 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -32,10 +35,79 @@ pub struct TestBinary {
     pub package: String,
     /// Its test target, as in `cargo test --test <target>`.
     pub target: String,
+    /// The private copy that runs (see [`build`]).
     pub executable: PathBuf,
     /// The package's directory: `cargo test` runs the binary there, and so
     /// does [`run`].
     pub dir: PathBuf,
+    /// Keeps the copy until the last clone of this binary is dropped.
+    copies: Arc<Copies>,
+}
+
+/// A directory of copied binaries, deleted when dropped.
+#[derive(Debug, PartialEq, Eq)]
+struct Copies(PathBuf);
+
+impl Copies {
+    const PREFIX: &str = "raftlab-tests-";
+
+    fn new() -> Result<Copies, Error> {
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        Copies::sweep();
+        let name = format!(
+            "{}{}-{}",
+            Copies::PREFIX,
+            std::process::id(),
+            MADE.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            what: format!("could not make {}", dir.display()),
+            source,
+        })?;
+        Ok(Copies(dir))
+    }
+
+    /// Removes the copies of processes that ended without dropping theirs
+    /// (a test's static fixture, a `kill -9`). Only where `/proc` tells
+    /// which processes are alive.
+    fn sweep() {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(Copies::PREFIX))
+                .and_then(|rest| rest.split('-').next())
+            else {
+                continue;
+            };
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
+    /// Copies `built` in, under its own file name; returns the copy's path.
+    fn add(&self, built: &Path) -> Result<PathBuf, Error> {
+        let copy = self.0.join(built.file_name().unwrap_or(built.as_os_str()));
+        std::fs::copy(built, &copy).map_err(|source| Error::Io {
+            what: format!("could not copy {} to {}", built.display(), copy.display()),
+            source,
+        })?;
+        Ok(copy)
+    }
+}
+
+impl Drop for Copies {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl TestBinary {
@@ -78,7 +150,9 @@ pub fn build(selection: &[String]) -> Result<Vec<TestBinary>, Error> {
         ])
         .args(selection);
     let messages = stdout_of(&mut command)?;
+    let copies = Arc::new(Copies::new()?);
     let mut binaries: Vec<TestBinary> = Vec::new();
+    let mut built = Vec::new();
     for line in String::from_utf8_lossy(&messages).lines() {
         let message: Message = serde_json::from_str(line).map_err(|source| Error::Json {
             command: describe(&command),
@@ -94,14 +168,16 @@ pub fn build(selection: &[String]) -> Result<Vec<TestBinary>, Error> {
         // Integration tests only: a library's unit tests are kind "lib".
         if message.reason == "compiler-artifact"
             && target.kind.iter().any(|kind| kind == "test")
-            && !binaries.iter().any(|b| b.executable == executable)
+            && !built.contains(&executable)
         {
             binaries.push(TestBinary {
                 package: package.name.clone(),
                 target: target.name,
-                executable,
+                executable: copies.add(&executable)?,
                 dir: package.dir(),
+                copies: copies.clone(),
             });
+            built.push(executable);
         }
     }
     Ok(binaries)

@@ -55,6 +55,29 @@ fn finds_and_lists_the_fixture() {
 }
 
 #[test]
+fn runs_a_private_copy_that_goes_with_the_last_handle() {
+    // A rebuild during a stress run rewrites the binary under target/; the
+    // run must keep testing the code it started with.
+    let selection = ["--quiet", "-p", "test-scripts", "--test", "fixture"].map(String::from);
+    let binary = runner::build(&selection).unwrap().remove(0);
+    assert!(
+        binary.executable.starts_with(std::env::temp_dir()),
+        "{binary:?}"
+    );
+    assert!(!binary.list().unwrap().is_empty());
+    let copy = binary.executable.clone();
+    let clone = binary.clone();
+    drop(binary);
+    assert!(copy.is_file(), "a clone still uses {}", copy.display());
+    drop(clone);
+    assert!(
+        !copy.exists(),
+        "{} outlived its last handle",
+        copy.display()
+    );
+}
+
+#[test]
 fn a_passing_run_gets_its_seed() {
     let result = run("pass_9a", 42, LONG, &AtomicBool::new(false));
     assert_eq!(result.verdict, Verdict::Passed);
