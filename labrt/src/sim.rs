@@ -180,7 +180,21 @@ pub fn trace() -> Option<Trace> {
 }
 
 thread_local! {
-    static WORLD: RefCell<Option<Rc<World>>> = const { RefCell::new(None) };
+    static WORLD: Slot = const { Slot(RefCell::new(None)) };
+}
+
+/// Where a test's thread keeps its world. A world is seldom dropped by its
+/// last `Rc`: threads still blocked when the test ends hold clones on their
+/// stacks, and the world holds their stacks. So the world is torn down
+/// when its test's thread exits, whoever still holds it.
+struct Slot(RefCell<Option<Rc<World>>>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(world) = self.0.get_mut().take() {
+            world.teardown();
+        }
+    }
 }
 
 /// The simulated world of the current OS thread (made at its first labrt
@@ -190,7 +204,7 @@ pub(crate) fn world() -> Option<Rc<World>> {
         return None;
     }
     Some(WORLD.with(|w| {
-        w.borrow_mut()
+        w.0.borrow_mut()
             .get_or_insert_with(|| Rc::new(World::new()))
             .clone()
     }))
@@ -211,9 +225,11 @@ pub(crate) struct World {
 /// calls that are scheduling points).
 const STALL: Duration = Duration::from_secs(30);
 
-/// Written at every scheduling decision, so atomics rather than a lock.
+/// Written at every scheduling point, so atomics rather than a lock.
 struct Progress {
-    steps: AtomicU64,
+    /// The virtual time in nanoseconds: it moves at every scheduling point,
+    /// even one where a thread alone goes on.
+    clock: AtomicU64,
     thread: AtomicUsize,
     /// Where the running thread last blocked (null: nowhere yet).
     at: AtomicPtr<Location<'static>>,
@@ -231,9 +247,9 @@ fn watch_for_stalls(p: Arc<Progress>) {
         if p.done.load(Ordering::Relaxed) {
             return;
         }
-        let steps = p.steps.load(Ordering::Relaxed);
-        if steps != seen.0 {
-            seen = (steps, std::time::Instant::now());
+        let clock = p.clock.load(Ordering::Relaxed);
+        if clock != seen.0 {
+            seen = (clock, std::time::Instant::now());
             continue;
         }
         if seen.1.elapsed() >= STALL {
@@ -253,24 +269,38 @@ fn watch_for_stalls(p: Arc<Progress>) {
     }
 }
 
+impl World {
+    /// Ends the world: the watchdog stops, and the threads still blocked
+    /// are abandoned. Dropping a suspended coroutine would unwind its
+    /// stack, running destructors that call into a world being torn down;
+    /// what they own is leaked instead, but their stacks are reused: a
+    /// test ends with dozens of such threads, and new stacks are system
+    /// calls and page faults.
+    fn teardown(&self) {
+        self.progress.done.store(true, Ordering::Relaxed);
+        let abandoned: Vec<_> = self
+            .inner
+            .borrow_mut()
+            .threads
+            .drain(..)
+            .filter_map(|thread| thread.coroutine)
+            .collect();
+        for mut coroutine in abandoned {
+            // SAFETY: skipping the destructors of what is on the stack
+            // only leaks it. Nothing outside points into a simulated
+            // thread's stack: labrt threads are 'static, a waiting thread
+            // is known to the world by number, not by address, simulated
+            // channels keep their messages on the heap, and no simulated
+            // thread ever parks in parking_lot.
+            unsafe { coroutine.force_reset() };
+            recycle(coroutine.into_stack());
+        }
+    }
+}
+
 impl Drop for World {
     fn drop(&mut self) {
-        self.progress.done.store(true, Ordering::Relaxed);
-        // Threads still blocked when the test ends are abandoned: dropping
-        // a suspended coroutine would unwind its stack, running destructors
-        // that call into a world being torn down. What they own is leaked
-        // instead, but their stacks are reused: a test ends with dozens of
-        // such threads, and new stacks are system calls and page faults.
-        for thread in &mut self.inner.get_mut().threads {
-            if let Some(mut coroutine) = thread.coroutine.take() {
-                // SAFETY: skipping the destructors of what is on the stack
-                // only leaks it. Nothing outside points into a simulated
-                // thread's stack: labrt threads are 'static, and a waiting
-                // thread is known to the world by number, not by address.
-                unsafe { coroutine.force_reset() };
-                recycle(coroutine.into_stack());
-            }
-        }
+        self.teardown();
     }
 }
 
@@ -344,7 +374,7 @@ impl World {
         crate::rand::reseed(seed);
         let main = std::thread::current().name().unwrap_or("main").to_string();
         let progress = Arc::new(Progress {
-            steps: AtomicU64::new(0),
+            clock: AtomicU64::new(0),
             thread: AtomicUsize::new(MAIN),
             at: AtomicPtr::new(std::ptr::null_mut()),
             done: AtomicBool::new(false),
@@ -446,6 +476,8 @@ impl World {
                 // which may bring a timer due.
                 w.tick();
                 if w.ready.is_empty() {
+                    let clock = w.now.as_nanos() as u64;
+                    self.progress.clock.store(clock, Ordering::Relaxed);
                     return;
                 }
             }
@@ -594,7 +626,9 @@ impl World {
                 w.threads[next].state = State::Running;
                 w.record(next);
                 let progress = &self.progress;
-                progress.steps.store(w.steps, Ordering::Relaxed);
+                progress
+                    .clock
+                    .store(w.now.as_nanos() as u64, Ordering::Relaxed);
                 progress.thread.store(next, Ordering::Relaxed);
                 let at = at.map_or(std::ptr::null_mut(), |at| std::ptr::from_ref(at).cast_mut());
                 progress.at.store(at, Ordering::Relaxed);

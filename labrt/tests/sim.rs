@@ -115,7 +115,7 @@ fn a_thread_blocked_in_a_for_loop_over_a_channel_is_reported_where_it_loops() {
     simulate();
     let (tx, rx) = channel::unbounded::<u32>();
     let reader = thread::spawn_named("reader", move || for _ in rx {});
-    let reading_at = format!("labrt/tests/sim.rs:{}", line!() - 2);
+    let reading_at = format!("labrt/tests/sim.rs:{}", line!() - 1);
     let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.join()))
         .expect_err("the deadlock is reported");
     drop(tx);

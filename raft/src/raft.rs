@@ -1012,14 +1012,15 @@ impl<C: Command> Raft<C> {
     /// Sends every follower what it lacks (an empty AppendEntries is the
     /// heartbeat), each from its own thread. A follower whose last call has
     /// not returned gets the next one when it does (see
-    /// `handle_append_reply`), or when a heartbeat interval has passed: an
-    /// unreachable peer's calls can take seconds to fail, and sending it
-    /// one per commit would pile up hundreds of waiting threads.
+    /// `handle_append_reply`), or with the next heartbeat: an unreachable
+    /// peer's calls can take seconds to fail, and sending it one per commit
+    /// would pile up hundreds of waiting threads. (Half an interval, not a
+    /// whole one: the last heartbeat went out a little after its `now`.)
     fn broadcast_append(self: &Arc<Self>, st: &mut State<C>) {
         st.batch = None; // it goes out with the rest
         let now = Instant::now();
         for peer in self.others() {
-            if st.in_flight[peer] == 0 || now >= st.last_sent[peer] + HEARTBEAT_INTERVAL {
+            if st.in_flight[peer] == 0 || now >= st.last_sent[peer] + HEARTBEAT_INTERVAL / 2 {
                 self.send_append(st, peer);
             }
         }

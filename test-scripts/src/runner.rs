@@ -44,23 +44,25 @@ pub struct TestBinary {
     copies: Arc<Copies>,
 }
 
-/// A directory of copied binaries, deleted when dropped.
+/// A directory of copied binaries, deleted when dropped. It sits in
+/// cargo's target directory, beside the binaries it copies: `/tmp` may be
+/// mounted without the right to execute.
 #[derive(Debug, PartialEq, Eq)]
 struct Copies(PathBuf);
 
 impl Copies {
-    const PREFIX: &str = "raftlab-tests-";
+    /// The directory, under `target/<profile>/`, holding every process's
+    /// copies.
+    const HOME: &str = "raftlab-copies";
 
-    fn new() -> Result<Copies, Error> {
+    /// Makes this process's next directory of copies of binaries built in
+    /// `deps` (cargo's `target/<profile>/deps`).
+    fn new(deps: &Path) -> Result<Copies, Error> {
         static MADE: AtomicUsize = AtomicUsize::new(0);
-        Copies::sweep();
-        let name = format!(
-            "{}{}-{}",
-            Copies::PREFIX,
-            std::process::id(),
-            MADE.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = std::env::temp_dir().join(name);
+        let home = deps.parent().unwrap_or(deps).join(Copies::HOME);
+        Copies::sweep(&home);
+        let made = MADE.fetch_add(1, Ordering::Relaxed);
+        let dir = home.join(format!("{}-{made}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
             what: format!("could not make {}", dir.display()),
             source,
@@ -71,20 +73,16 @@ impl Copies {
     /// Removes the copies of processes that ended without dropping theirs
     /// (a test's static fixture, a `kill -9`). Only where `/proc` tells
     /// which processes are alive.
-    fn sweep() {
+    fn sweep(home: &Path) {
         if !Path::new("/proc/self").exists() {
             return;
         }
-        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        let Ok(entries) = std::fs::read_dir(home) else {
             return;
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            let Some(pid) = name
-                .to_str()
-                .and_then(|n| n.strip_prefix(Copies::PREFIX))
-                .and_then(|rest| rest.split('-').next())
-            else {
+            let Some(pid) = name.to_str().and_then(|n| n.split('-').next()) else {
                 continue;
             };
             if !Path::new("/proc").join(pid).exists() {
@@ -150,7 +148,8 @@ pub fn build(selection: &[String]) -> Result<Vec<TestBinary>, Error> {
         ])
         .args(selection);
     let messages = stdout_of(&mut command)?;
-    let copies = Arc::new(Copies::new()?);
+    // Made at the first binary, beside it.
+    let mut shared: Option<Arc<Copies>> = None;
     let mut binaries: Vec<TestBinary> = Vec::new();
     let mut built = Vec::new();
     for line in String::from_utf8_lossy(&messages).lines() {
@@ -170,12 +169,19 @@ pub fn build(selection: &[String]) -> Result<Vec<TestBinary>, Error> {
             && target.kind.iter().any(|kind| kind == "test")
             && !built.contains(&executable)
         {
+            let copies = match &shared {
+                Some(copies) => copies.clone(),
+                None => {
+                    let deps = executable.parent().unwrap_or(Path::new("."));
+                    shared.insert(Arc::new(Copies::new(deps)?)).clone()
+                }
+            };
             binaries.push(TestBinary {
                 package: package.name.clone(),
                 target: target.name,
                 executable: copies.add(&executable)?,
                 dir: package.dir(),
-                copies: copies.clone(),
+                copies,
             });
             built.push(executable);
         }
