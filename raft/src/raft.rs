@@ -1104,11 +1104,12 @@ impl<C: Command> Raft<C> {
         });
     }
 
-    /// Locks the state to handle `peer`'s reply (`None`: no reply came) to
-    /// a call made in `sent_term`, counting the call as returned. Gives the
-    /// lock back only if the reply still matters: not when it reveals a
-    /// newer term (then this peer steps down), nor when this peer is no
-    /// longer the leader of the term it sent the call in.
+    /// Locks the state to handle the outcome of a call to `peer` made in
+    /// `sent_term` (`reply_term` is `None` when no reply came), counting
+    /// the call as returned. Gives the lock back only if the outcome still
+    /// matters: not when the reply reveals a newer term (then this peer
+    /// steps down), nor when this peer is no longer the leader of the term
+    /// it sent the call in.
     fn lock_for_reply(
         &self,
         peer: usize,
@@ -1116,18 +1117,20 @@ impl<C: Command> Raft<C> {
         reply_term: Option<u64>,
     ) -> Option<MutexGuard<'_, State<C>>> {
         let mut st = self.state.lock();
-        if st.role == Role::Leader && st.p.current_term == sent_term {
+        let still_leader = st.role == Role::Leader && st.p.current_term == sent_term;
+        if still_leader {
             st.in_flight[peer] -= 1;
         }
-        let reply_term = reply_term?;
-        if reply_term > st.p.current_term {
-            self.become_follower(&mut st, reply_term);
+        if let Some(term) = reply_term.filter(|&t| t > st.p.current_term) {
+            self.become_follower(&mut st, term);
             return None;
         }
-        if st.role != Role::Leader || st.p.current_term != sent_term {
-            return None; // a reply to an older term's request
+        if !still_leader || self.killed() {
+            return None; // the outcome of an older term's call, or too late
         }
-        st.last_heard[peer] = Instant::now();
+        if reply_term.is_some() {
+            st.last_heard[peer] = Instant::now();
+        }
         Some(st)
     }
 
@@ -1137,9 +1140,17 @@ impl<C: Command> Raft<C> {
         args: &AppendEntriesArgs<C>,
         reply: Option<AppendEntriesReply>,
     ) {
-        let reply_term = reply.as_ref().map(|r| r.term);
-        let (Some(mut st), Some(reply)) = (self.lock_for_reply(peer, args.term, reply_term), reply)
+        let Some(mut st) = self.lock_for_reply(peer, args.term, reply.as_ref().map(|r| r.term))
         else {
+            return;
+        };
+        let Some(reply) = reply else {
+            // Lost (or the peer is unreachable): send again at once what
+            // still matters, rather than a heartbeat later. One call at a
+            // time, paced by the network's delays.
+            if st.next_index[peer] <= self.last_due(&st) || args.leader_commit < st.commit_index {
+                self.send_append(&mut st, peer);
+            }
             return;
         };
         if reply.success {
@@ -1186,11 +1197,13 @@ impl<C: Command> Raft<C> {
         args: &InstallSnapshotArgs,
         reply: Option<InstallSnapshotReply>,
     ) {
-        let reply_term = reply.as_ref().map(|r| r.term);
-        let (Some(mut st), Some(_)) = (self.lock_for_reply(peer, args.term, reply_term), reply)
+        let Some(mut st) = self.lock_for_reply(peer, args.term, reply.as_ref().map(|r| r.term))
         else {
             return;
         };
+        if reply.is_none() {
+            return; // the next heartbeat sends the snapshot again
+        }
         st.match_index[peer] = st.match_index[peer].max(args.last_included_index);
         st.next_index[peer] = st.next_index[peer].max(args.last_included_index + 1);
         if st.next_index[peer] <= self.last_due(&st) {
