@@ -1010,20 +1010,28 @@ impl<C: Command> Raft<C> {
     }
 
     /// Sends every follower what it lacks (an empty AppendEntries is the
-    /// heartbeat), each from its own thread. A follower whose last call has
-    /// not returned gets the next one when it does (see
-    /// `handle_append_reply`), or with the next heartbeat: an unreachable
-    /// peer's calls can take seconds to fail, and sending it one per commit
-    /// would pile up hundreds of waiting threads. (Half an interval, not a
-    /// whole one: the last heartbeat went out a little after its `now`.)
+    /// heartbeat), each from its own thread, if it may have a call now
+    /// (see `may_send`).
     fn broadcast_append(self: &Arc<Self>, st: &mut State<C>) {
         st.batch = None; // it goes out with the rest
         let now = Instant::now();
         for peer in self.others() {
-            if st.in_flight[peer] == 0 || now >= st.last_sent[peer] + HEARTBEAT_INTERVAL / 2 {
+            if self.may_send(st, peer, now) {
                 self.send_append(st, peer);
             }
         }
+    }
+
+    /// Whether `peer` may be sent a call now: it has none in flight, or it
+    /// answered within a heartbeat interval, or a heartbeat is due. A peer
+    /// that stopped answering gets a call at a time plus heartbeats: its
+    /// calls can take seconds to fail, and one per commit piled up hundreds
+    /// of waiting threads. (Half an interval for the heartbeat: the last one
+    /// went out a little after its `now`.)
+    fn may_send(&self, st: &State<C>, peer: usize, now: Instant) -> bool {
+        st.in_flight[peer] == 0
+            || now < st.last_heard[peer] + HEARTBEAT_INTERVAL
+            || now >= st.last_sent[peer] + HEARTBEAT_INTERVAL / 2
     }
 
     /// Leader: saves the entries started since the last save, before any of
@@ -1045,15 +1053,16 @@ impl<C: Command> Raft<C> {
     }
 
     /// Sends the entries started since the last batch to the followers that
-    /// have everything before them and no call in flight. The others are
-    /// still busy with an earlier call, and its reply sends the rest (see
-    /// `handle_append_reply`).
+    /// have everything before them and may have a call now. The others are
+    /// still busy with earlier entries, and the reply to that call sends the
+    /// rest (see `handle_append_reply`).
     fn send_batch(self: &Arc<Self>, st: &mut State<C>) {
         let Some((first, _)) = st.batch.take() else {
             return;
         };
+        let now = Instant::now();
         for peer in self.others() {
-            if st.next_index[peer] == first && st.in_flight[peer] == 0 {
+            if st.next_index[peer] == first && self.may_send(st, peer, now) {
                 self.send_append(st, peer);
             }
         }
