@@ -2,11 +2,12 @@
 //! parallel, and `dslogs`, which pretty-prints their topic logs (Rust ports
 //! of the Python scripts 6.824 students use). The library holds the part
 //! other tools reuse: [`runner`], which builds test binaries and runs one
-//! test per process.
+//! test per process, and [`labs`], which says which files are the student's.
 
 // These are tools that drive test processes from the outside; they never run
 // under labrt's simulation, so the workspace ban on std threads and clocks
 // (clippy.toml) does not apply to them.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+pub mod labs;
 pub mod runner;
