@@ -10,6 +10,8 @@
 //!   `LAB_SEED=123 cargo test ...` repeats the run ([`fatal!`](crate::fatal)).
 //! * A test may take [`TIME_LIMIT`]; a [`Watchdog`] ends the whole process
 //!   when one takes longer, so a deadlocked peer cannot hang the run.
+//! * The `Passed` line is also the moment the harness signs the grader's
+//!   verdict ([`crate::verdict`]).
 
 use std::io::Write;
 use std::sync::Once;
@@ -72,6 +74,7 @@ pub fn print_passed(elapsed: Duration, peers: usize, counts: &str) {
             fatal(divergence);
         }
     }
+    crate::verdict::sign();
 }
 
 /// `message` followed by the seed of this run: `... (LAB_SEED=123)`.
@@ -207,7 +210,12 @@ pub struct Watchdog {
 
 impl Watchdog {
     /// Starts the clock, and the thread that watches it.
+    ///
+    /// Every lab config starts its watchdog before it starts a peer, so this
+    /// is also where the grader's verdict is armed (see [`crate::verdict`]):
+    /// before any of the student's code runs.
     pub fn start() -> Watchdog {
+        crate::verdict::arm();
         let (stop, stopped) = channel::bounded::<()>(0);
         labrt::thread::spawn_named("tester-watchdog", move || {
             if let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TIME_LIMIT) {

@@ -34,8 +34,10 @@
 //! `kvraft/config.go` and the helpers of its tests, with [`kvraft::generic_test`].
 //!
 //! [`common`] holds what every lab tester shares (output lines, failure
-//! reporting, the time limit).
+//! reporting, the time limit); [`verdict`] is how a grader learns, in a way
+//! the student's code cannot forge, that a test finished.
 
 pub mod common;
 pub mod kvraft;
 pub mod raft;
+pub mod verdict;
