@@ -33,6 +33,10 @@
 //! - Use `raft::dlog!` for debug output (topic `Clnt` for the clerk and the
 //!   server; `LAB_LOG=1` turns it on).
 
+// A crate-level forbid: no `#[allow]` in the student's modules can lift it,
+// so a submission cannot reach into the tester's memory.
+#![forbid(unsafe_code)]
+
 mod client;
 mod common;
 mod server;

@@ -6,12 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use ::raft::{ApplyMsg, Command, Persister, Raft, dlog};
+use ::raft::{ApplyMsg, Command, Raft, dlog};
 use labrpc::{Network, Server};
 use labrt::channel::{self, Receiver};
 use labrt::sync::atomic::{AtomicBool, Ordering};
 use labrt::sync::{Arc, Mutex, Weak};
 use labrt::time::{Duration, Instant, sleep};
+use persister::Persister;
 
 use crate::common::{self, KillCheck, Watchdog, fatal};
 use crate::fatal;
