@@ -30,14 +30,19 @@
 //! kills every peer and shuts the network. A test may run 120 seconds; a
 //! watchdog ends the process if it runs longer.
 //!
-//! [`kvraft::Config`] is the key/value tester of lab 3, a port of
-//! `kvraft/config.go` and the helpers of its tests, with [`kvraft::generic_test`].
+//! `kvraft::Config` is the key/value tester of lab 3, a port of
+//! `kvraft/config.go` and the helpers of its tests, with
+//! `kvraft::generic_test`. It is behind the feature `kvraft`, which lab 3's
+//! tests turn on and lab 2's do not: building the Raft tests never compiles
+//! the student's kvraft, so a lab 3 that does not compile costs nothing in
+//! lab 2.
 //!
 //! [`common`] holds what every lab tester shares (output lines, failure
 //! reporting, the time limit); [`verdict`] is how a grader learns, in a way
 //! the student's code cannot forge, that a test finished.
 
 pub mod common;
+#[cfg(feature = "kvraft")]
 pub mod kvraft;
 pub mod raft;
 pub mod verdict;
