@@ -52,8 +52,9 @@
 //! * `call` returns `None` at once after `cleanup`.
 //! * Counters: [`Network::total_count`] counts every call made,
 //!   [`Network::total_bytes`] the encoded bytes of every request plus those
-//!   of every reply delivered, and [`Network::count`] the calls that reached
-//!   one server's handlers.
+//!   of every reply delivered, [`Network::count`] the calls that reached
+//!   one server's handlers, and [`ClientEnd::reply_count`] the calls through
+//!   one end (and its clones) whose reply arrived.
 //!
 //! Mistakes are reported, not hidden: calling an unknown service or method,
 //! or passing arguments (or expecting a reply) of another type than the

@@ -41,6 +41,8 @@ pub struct Network(Arc<Net>);
 pub struct ClientEnd {
     name: Name,
     net: Arc<Net>,
+    /// Calls through this end (or a clone) whose reply arrived.
+    replies: Arc<AtomicU64>,
 }
 
 struct Net {
@@ -102,6 +104,7 @@ impl Network {
         ClientEnd {
             name,
             net: self.0.clone(),
+            replies: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -223,9 +226,17 @@ impl ClientEnd {
             .fetch_add(req.args.len() as u64, Ordering::Relaxed);
 
         let reply = self.deliver(req)?;
+        self.replies.fetch_add(1, Ordering::Relaxed);
         let decoded = labgob::decode::<R>(&reply)
             .unwrap_or_else(|e| panic!("labrpc: {svc_meth}: cannot decode the reply: {e}"));
         Some(decoded)
+    }
+
+    /// How many calls through this end, or through a clone of it, got their
+    /// reply (returned `Some`). Not in Go: the key/value tester checks with
+    /// it that every operation a clerk completed was answered by a server.
+    pub fn reply_count(&self) -> u64 {
+        self.replies.load(Ordering::Relaxed)
     }
 
     fn deliver(&self, req: Request) -> Option<Vec<u8>> {

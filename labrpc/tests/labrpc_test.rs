@@ -136,6 +136,29 @@ fn counts() {
     net.cleanup();
 }
 
+/// Not in Go: end.reply_count() counts the calls through an end, or a
+/// clone of it, that got their reply; not the lost ones.
+#[test]
+fn reply_counts() {
+    let (net, _) = setup(99);
+    let end = connected_end(&net, "end1-99", 99);
+    let clone = end.clone();
+    let other = connected_end(&net, "end2-99", 99);
+
+    for i in 0..5i64 {
+        let reply: Option<String> = clone.call("JunkServer.Handler2", &i);
+        assert!(reply.is_some());
+    }
+    assert_eq!(end.reply_count(), 5, "wrong reply count");
+    assert_eq!(other.reply_count(), 0, "another end's replies counted");
+
+    net.enable("end1-99", false);
+    let reply: Option<String> = end.call("JunkServer.Handler2", &5i64);
+    assert_eq!(reply, None);
+    assert_eq!(end.reply_count(), 5, "a call without a reply counted");
+    net.cleanup();
+}
+
 /// Test net.total_bytes().
 ///
 /// The bounds are Go's. Go's gob sends a 288-char string as 296 bytes, we
