@@ -20,12 +20,20 @@
 //!
 //! Failures panic with MIT's messages and the seed, as in the Raft tester;
 //! a test may run 120 seconds.
+//!
+//! Not in Go: `cfg.end()` fails a test whose clerks completed an operation
+//! that no server answered, or whose Puts and Appends left no trace in the
+//! persisted Raft state of a majority of the servers: lab 3 cannot be passed
+//! without Raft. [`Config::with_service`] runs another service than the
+//! student's (see [`KvService`]), for the harness's own tests of these checks.
 
 mod config;
 mod generic;
+mod service;
 
 pub use config::{Client, Config};
 pub use generic::{
     ELECTION_TIMEOUT, Generic, OpLog, append, check, check_clnt_appends, check_concurrent_appends,
     generic_test, generic_test_speed, get, in_background, put, spawn_clients_and_wait,
 };
+pub use service::{KvClerk, KvService, Replica, StartServer};

@@ -1,17 +1,30 @@
 //! The key/value tester's harness: a port of MIT 6.824's
 //! `kvraft/config.go` (2023), with its steps and messages.
+//!
+//! Not in Go: [`Config::end`] also checks that the clerks asked the servers
+//! and that the servers replicated through Raft, so lab 3 cannot be passed
+//! by a service that never replicates.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use ::raft::{Persister, dlog};
-use kvraft::{Clerk, KvServer, start_kv_server};
-use labrpc::{Network, Server};
+use ::raft::dlog;
+use labrpc::{ClientEnd, Network, Server};
 use labrt::rand::SliceRandom;
 use labrt::sync::atomic::{AtomicU64, Ordering};
 use labrt::sync::{Arc, Mutex};
-use labrt::time::Instant;
+use labrt::time::{Duration, Instant, sleep};
+use persister::Persister;
 
+use super::service::{KvClerk, KvService, Replica};
 use crate::common::{self, KillCheck, Watchdog};
+use crate::fatal;
+
+/// How long [`Config::end`] waits for a majority of the servers to show a
+/// written value in their persisted state. A correct server has it there
+/// before its clerk's operation returns (a follower saves before it answers
+/// AppendEntries); the wait covers a leader that saves its own log a little
+/// later.
+const REPLICATION_WAIT: Duration = Duration::from_secs(2);
 
 /// The harness for one key/value test: `n` replicas on a fresh labrpc
 /// network, and the clerks the test makes.
@@ -27,12 +40,15 @@ struct Inner {
     n: usize,
     net: Network,
     maxraftstate: Option<usize>,
+    service: KvService,
     servers: Mutex<Servers>,
     /// The ends of each clerk, by client id.
     clerks: Mutex<BTreeMap<usize, Vec<String>>>,
     next_client_id: AtomicU64,
     /// Clerk operations made through the test's wrappers since `begin`.
     ops: AtomicU64,
+    /// What every clerk of this config did, for the checks of `end`.
+    traffic: Arc<Mutex<Traffic>>,
     stats: Mutex<Stats>,
     watchdog: Watchdog,
     kills: KillCheck,
@@ -40,7 +56,7 @@ struct Inner {
 
 struct Servers {
     /// `None` while a server is shut down.
-    kvservers: Vec<Option<Arc<KvServer>>>,
+    kvservers: Vec<Option<Arc<dyn Replica>>>,
     /// What each server persisted, handed to its next incarnation.
     saved: Vec<Persister>,
     /// The names of the ends each server sends through (empty before its
@@ -54,11 +70,46 @@ struct Stats {
     rpcs0: u64,
 }
 
+/// What the clerks of a config did: the evidence [`Config::end`] checks.
+#[derive(Default)]
+struct Traffic {
+    /// Every non-empty value a clerk was asked to put or append (whether or
+    /// not the operation returned), by length.
+    written: BTreeMap<usize, BTreeSet<Vec<u8>>>,
+    /// Puts and Appends of a non-empty value that returned.
+    writes_done: u64,
+    /// Operations that returned although no call through the clerk's ends
+    /// got a reply meanwhile, and the first of them.
+    unanswered: u64,
+    first_unanswered: Option<String>,
+}
+
+impl Traffic {
+    /// Whether `bytes` hold one of the values written, as labgob writes a
+    /// string: its UTF-8 bytes, whole.
+    fn holds_a_value(&self, bytes: &[u8]) -> bool {
+        // Position by position, so that a log with values near its start (a
+        // correct server's) is done with at once.
+        (0..bytes.len()).any(|at| {
+            self.written.iter().any(|(&len, values)| {
+                bytes
+                    .get(at..at + len)
+                    .is_some_and(|window| values.contains(window))
+            })
+        })
+    }
+}
+
 /// A clerk the tester made, with the id under which the tester knows its
-/// ends (to connect and disconnect them). It derefs to the [`Clerk`].
+/// ends (to connect and disconnect them). Its `get`, `put` and `append` are
+/// the clerk's; they also note, for [`Config::end`], what was written and
+/// whether a server answered.
 pub struct Client {
     id: usize,
-    clerk: Clerk,
+    clerk: Box<dyn KvClerk>,
+    /// Clones of the clerk's ends, whose replies count for the clerk.
+    ends: Vec<ClientEnd>,
+    traffic: Arc<Mutex<Traffic>>,
 }
 
 impl Client {
@@ -67,18 +118,68 @@ impl Client {
     pub fn id(&self) -> usize {
         self.id
     }
-}
 
-impl std::ops::Deref for Client {
-    type Target = Clerk;
-    fn deref(&self) -> &Clerk {
-        &self.clerk
+    /// The clerk's `get(key)`.
+    pub fn get(&mut self, key: &str) -> String {
+        self.run(|| format!("Get({key:?})"), |ck| ck.get(key))
     }
-}
 
-impl std::ops::DerefMut for Client {
-    fn deref_mut(&mut self) -> &mut Clerk {
-        &mut self.clerk
+    /// The clerk's `put(key, value)`.
+    pub fn put(&mut self, key: &str, value: &str) {
+        self.write(value);
+        self.run(
+            || format!("Put({key:?}, {value:?})"),
+            |ck| ck.put(key, value),
+        );
+        self.written(value);
+    }
+
+    /// The clerk's `append(key, value)`.
+    pub fn append(&mut self, key: &str, value: &str) {
+        self.write(value);
+        self.run(
+            || format!("Append({key:?}, {value:?})"),
+            |ck| ck.append(key, value),
+        );
+        self.written(value);
+    }
+
+    /// Runs one operation of the clerk, noting it if no reply came to the
+    /// clerk's ends while it ran.
+    fn run<T>(
+        &mut self,
+        what: impl FnOnce() -> String,
+        op: impl FnOnce(&mut dyn KvClerk) -> T,
+    ) -> T {
+        let before = self.replies();
+        let result = op(self.clerk.as_mut());
+        if self.replies() == before {
+            let mut traffic = self.traffic.lock();
+            traffic.unanswered += 1;
+            traffic.first_unanswered.get_or_insert_with(what);
+        }
+        result
+    }
+
+    fn replies(&self) -> u64 {
+        self.ends.iter().map(ClientEnd::reply_count).sum()
+    }
+
+    fn write(&self, value: &str) {
+        if !value.is_empty() {
+            let mut traffic = self.traffic.lock();
+            traffic
+                .written
+                .entry(value.len())
+                .or_default()
+                .insert(value.as_bytes().to_vec());
+        }
+    }
+
+    fn written(&self, value: &str) {
+        if !value.is_empty() {
+            self.traffic.lock().writes_done += 1;
+        }
     }
 }
 
@@ -89,12 +190,24 @@ impl Config {
     /// Raft tester's, the network keeps short delays for unreachable
     /// servers, as in Go.
     pub fn new(n: usize, unreliable: bool, maxraftstate: Option<usize>) -> Config {
+        Config::with_service(KvService::kvraft(), n, unreliable, maxraftstate)
+    }
+
+    /// [`Config::new`] for another service than the student's `kvraft`: for
+    /// the harness's own tests.
+    pub fn with_service(
+        service: KvService,
+        n: usize,
+        unreliable: bool,
+        maxraftstate: Option<usize>,
+    ) -> Config {
         common::warn_if_one_cpu();
         ::raft::debug::reset_clock();
         let cfg = Config(Arc::new(Inner {
             n,
             net: Network::new(),
             maxraftstate,
+            service,
             servers: Mutex::new(Servers {
                 kvservers: vec![None; n],
                 // Go makes a persister at a server's first start; an empty
@@ -105,6 +218,7 @@ impl Config {
             clerks: Mutex::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(n as u64 + 1000),
             ops: AtomicU64::new(0),
+            traffic: Arc::default(),
             stats: Mutex::new(Stats {
                 t0: Instant::now(),
                 rpcs0: 0,
@@ -213,7 +327,9 @@ impl Config {
         self.connect_client(id, to);
         Client {
             id,
-            clerk: Clerk::new(ends),
+            clerk: (self.0.service.make_clerk)(ends.clone()),
+            ends,
+            traffic: self.0.traffic.clone(),
         }
     }
 
@@ -284,16 +400,16 @@ impl Config {
             servers.saved[i] = servers.saved[i].copy();
             servers.saved[i].clone()
         };
-        let maxraftstate = self.0.maxraftstate;
+        let (maxraftstate, start) = (self.0.maxraftstate, self.0.service.start_server);
         let kv = self
             .0
             .kills
-            .start(i, || start_kv_server(ends, i, persister, maxraftstate));
-        self.0.servers.lock().kvservers[i] = Some(kv.clone());
-
+            .start(i, || start(ends, i, persister, maxraftstate));
         let srv = Server::new();
-        srv.add_service(kv.service());
-        srv.add_service(kv.raft().service());
+        for service in kv.services() {
+            srv.add_service(service);
+        }
+        self.0.servers.lock().kvservers[i] = Some(kv);
         self.0.net.add_server(i, srv);
     }
 
@@ -303,7 +419,7 @@ impl Config {
         (0..self.0.n).find(|&i| {
             servers.kvservers[i]
                 .as_ref()
-                .is_some_and(|kv| kv.raft().get_state().1)
+                .is_some_and(|kv| kv.is_leader())
         })
     }
 
@@ -338,14 +454,84 @@ impl Config {
     /// Ends a test that got here without failing: prints the Passed line
     /// with the test's real time, the number of servers, the RPCs sent and
     /// the clerk operations made.
+    ///
+    /// Not in Go: first it checks that the service used its servers and
+    /// their Raft, so that lab 3 cannot be passed without Raft:
+    ///
+    /// * every clerk operation that returned got a reply from a server
+    ///   while it ran (a clerk must not answer from memory);
+    /// * if a Put or Append of a non-empty value returned, a majority of
+    ///   the servers hold, in the Raft state or the snapshot they persisted,
+    ///   the bytes of some value a clerk put or appended: a committed
+    ///   operation is in the saved log of a majority, or in the state their
+    ///   snapshot saves (the last one written to a key stays in it).
     #[track_caller]
     pub fn end(&self) {
         self.0.watchdog.check();
         self.0.kills.check();
+        self.check_answered();
+        self.check_replicated();
         let stats = self.0.stats.lock();
         let nrpc = self.0.net.total_count() - stats.rpcs0;
         let ops = self.0.ops.load(Ordering::Relaxed);
         common::print_passed(stats.t0.elapsed(), self.0.n, &format!("{nrpc:5} {ops:4}"));
+    }
+}
+
+impl Config {
+    /// Fails the test if a clerk operation returned without a reply from a
+    /// server.
+    #[track_caller]
+    fn check_answered(&self) {
+        let traffic = self.0.traffic.lock();
+        if let Some(first) = &traffic.first_unanswered {
+            let n = traffic.unanswered;
+            let ops = if n == 1 { "operation" } else { "operations" };
+            fatal!(
+                "{n} clerk {ops} returned without a reply from any server (the first: {first}): \
+                 a clerk must send every operation to the servers"
+            );
+        }
+    }
+
+    /// Fails the test if Puts and Appends returned but no majority of the
+    /// servers holds a value written in its persisted state, within
+    /// [`REPLICATION_WAIT`].
+    #[track_caller]
+    fn check_replicated(&self) {
+        if self.0.traffic.lock().writes_done == 0 {
+            return;
+        }
+        let deadline = Instant::now() + REPLICATION_WAIT;
+        loop {
+            let holding = self.servers_holding_a_value();
+            if holding > self.0.n / 2 {
+                return;
+            }
+            if Instant::now() > deadline {
+                fatal!(
+                    "no operation reached the servers' Raft logs (a value put or appended is in \
+                     the persisted state of {holding} of {} servers, not a majority): a \
+                     key/value server must replicate every operation through Raft",
+                    self.0.n
+                );
+            }
+            sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// How many servers hold a value written, in their persisted Raft state
+    /// or snapshot.
+    fn servers_holding_a_value(&self) -> usize {
+        let saved = self.0.servers.lock().saved.clone();
+        let traffic = self.0.traffic.lock();
+        saved
+            .iter()
+            .filter(|p| {
+                traffic.holds_a_value(&p.read_raft_state())
+                    || traffic.holds_a_value(&p.read_snapshot())
+            })
+            .count()
     }
 }
 
