@@ -11,3 +11,4 @@
 
 pub mod labs;
 pub mod runner;
+pub mod sandbox;

@@ -476,6 +476,7 @@ impl<'a> Session<'a> {
                             } else {
                                 Vec::new()
                             },
+                            ..RunSpec::new(binary, name, 0, cli.timeout)
                         };
                         let result = runner::run(&spec, &stop.cancel);
                         // Here rather than when recording, so that no worker
