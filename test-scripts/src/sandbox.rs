@@ -69,15 +69,24 @@ pub const SYSTEM_DIRS: &[&str] = &["/usr", "/lib", "/lib64", "/etc", "/bin"];
 /// The memory limit (`RLIMIT_DATA`: the heap, anonymous mappings and thread
 /// stacks, but not address space merely reserved) when the caller sets none.
 ///
-/// Measured on this tree (VmData, sampled every 50 ms, debug build): lab 3's
-/// heaviest tests peak at 119 MiB (many_partitions_many_clients_3a) to
-/// 150 MiB; lab 2's at about 100 MiB; under `LAB_SIM=1`, whose coroutines
-/// map 1 MiB stacks each, at 73 MiB to 190 MiB. Their resident sets stay
-/// under 60 MiB. 2 GiB is ten times the worst of these, enough for a slow
-/// but honest solution (a log that is never compacted, a few thousand
-/// threads) and still a small part of a 24 GiB machine. `RLIMIT_AS` would
-/// be the wrong measure: glibc reserves 64 MiB of address space per malloc
-/// arena, so an honest run already reserves over 1 GiB it never uses.
+/// Measured on this tree with the reference solution (debug build, VmData
+/// of `/proc/PID/status` sampled every 50 ms; each OS thread counts its
+/// 2 MiB stack):
+///
+/// | test                                          | real time        | `LAB_SIM=1`      |
+/// |-----------------------------------------------|------------------|------------------|
+/// | figure8_unreliable_2c                         | 373 MiB, 186 thr | passes at 192 MiB, not 128 |
+/// | unreliable_churn_2c                           | 223 MiB, 111 thr | 35 MiB           |
+/// | many_partitions_many_clients_3a               | 119 MiB, 53 thr  | 73 MiB           |
+/// | persist_partition_unreliable_linearizable_3a  | 190 MiB, 89 thr  | 115 MiB; passes at 128 MiB |
+/// | snapshot_unreliable_recover_..._linearizable_3b | 178 MiB, 87 thr | 93 MiB; passes at 128 MiB |
+///
+/// Resident sets stay under 25 MiB. 2 GiB is five times the worst of these:
+/// room for a slow but honest solution (a log never compacted, a few
+/// hundred more threads), still a small part of a 24 GiB machine, and it
+/// stops a runaway allocation within a second. `RLIMIT_AS` would be the
+/// wrong measure: glibc reserves 64 MiB of address space per malloc arena,
+/// so these runs reserve 1.1 to 1.3 GiB (VmPeak) they never use.
 pub const DEFAULT_MEMORY: u64 = 2 << 30;
 
 /// The largest file the test may write (`RLIMIT_FSIZE`).
@@ -88,9 +97,9 @@ pub const DEFAULT_FILE_SIZE: u64 = 64 << 20;
 pub const DEFAULT_OPEN_FILES: u64 = 256;
 
 /// The most processes, threads included, of the sandbox's uid
-/// (`RLIMIT_NPROC`). A lab 3 test peaks at about 60 threads (labrt pools
-/// them); this leaves room for a solution that starts a thread per RPC
-/// and waits on them, but stops a fork bomb.
+/// (`RLIMIT_NPROC`). The lab tests peak at 186 threads (figure8_unreliable_2c
+/// in real time; labrt pools them); ten times that stops a fork bomb and
+/// leaves room for a solution that holds a thread per call in flight.
 pub const DEFAULT_PROCESSES: u64 = 2048;
 
 /// The unprivileged user and group a sandbox run as root switches to.

@@ -163,6 +163,20 @@ fn hostile_grandchild() {
     }
 }
 
+/// Leaves `sleep 30` behind in a process group of its own, out of reach of
+/// the runner's kill, holding the output pipe; exits 0.
+#[test]
+fn hostile_escaped_grandchild() {
+    if armed_seed().is_some() {
+        let mut command = std::process::Command::new("sleep");
+        command.arg("30").stdout(std::process::Stdio::inherit());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command.spawn().expect("fixture: cannot start sleep");
+        println!("fixture: grandchild {}", child.id());
+        std::process::exit(0);
+    }
+}
+
 /// Prints 600 MB, then passes.
 #[test]
 fn hostile_flood_output() {

@@ -51,6 +51,7 @@ fn finds_and_lists_the_fixture() {
             "fail_9a",
             "hang_9b",
             "hostile_allocate_8gb",
+            "hostile_escaped_grandchild",
             "hostile_exit_early",
             "hostile_fake_verdict",
             "hostile_flood_output",
@@ -357,6 +358,30 @@ fn a_grandchild_holding_the_output_dies_with_the_run() {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+#[test]
+fn a_grandchild_out_of_reach_holds_the_run_up_for_a_second_at_most() {
+    let start = Instant::now();
+    let result = run(
+        "hostile_escaped_grandchild",
+        1,
+        LONG,
+        &AtomicBool::new(false),
+    );
+    let elapsed = start.elapsed();
+    let pid = grandchild_of(&result);
+    // It outlives the run (that is the point); this test cleans up.
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert_eq!(result.verdict, Verdict::Passed, "{}", output(&result));
+    assert!(
+        elapsed < result.duration + Duration::from_secs(2),
+        "the run took {elapsed:?}, the child {:?}",
+        result.duration
+    );
 }
 
 /// This process's peak resident set, in bytes.
