@@ -416,6 +416,12 @@ pub fn run(spec: &RunSpec<'_>, cancel: &AtomicBool) -> Result<RunResult, Error> 
             report_reader = Some(report);
             let binary_dir = executable.parent().unwrap_or(Path::new("/"));
             let private = private.as_ref().map(|dir| dir.0.as_path());
+            let mut sandbox = sandbox.clone();
+            if sandbox.cpu_seconds.is_none() {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let cpu = spec.timeout.as_secs_f64().ceil() as u64 * cores as u64 + 10;
+                sandbox.cpu_seconds = Some(cpu);
+            }
             let mut command = Command::new(&sandbox.launcher);
             command
                 .args(sandbox.args(&[binary_dir, &spec.binary.dir], private.as_slice()))

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! sandbox [--read DIR]... [--write DIR]... [--memory BYTES] [--file-size BYTES]
-//!         [--open-files N] [--processes N] [--user UID:GID | --keep-user]
+//!         [--open-files N] [--processes N] [--cpu SECONDS] [--user UID:GID | --keep-user]
 //!         [--require-landlock] [--report-fd FD] [--verbose] -- PROGRAM [ARGS]...
 //! ```
 //!
@@ -16,8 +16,9 @@
 //!
 //! * rlimits: `RLIMIT_DATA` (`--memory`), `RLIMIT_FSIZE` (`--file-size`),
 //!   `RLIMIT_NOFILE` (`--open-files`), `RLIMIT_NPROC` (`--processes`, which
-//!   counts threads, and every process of the uid), and always
-//!   `RLIMIT_CORE` 0. Soft and hard limits alike, so the program cannot raise
+//!   counts threads, and every process of the uid), `RLIMIT_CPU` (`--cpu`:
+//!   a process that escaped its run's kill dies when it has used that much
+//!   CPU time), and always `RLIMIT_CORE` 0. Soft and hard limits alike, so the program cannot raise
 //!   them back. A limit that cannot be set is an error.
 //! * the uid: run as root, the launcher becomes `--user` (default nobody,
 //!   65534:65534) with no supplementary groups. Root would ignore
@@ -128,6 +129,10 @@ pub struct Sandbox {
     pub open_files: Option<u64>,
     /// `RLIMIT_NPROC`.
     pub processes: Option<u64>,
+    /// `RLIMIT_CPU`, in seconds of CPU time per process. `None` lets the
+    /// runner derive it from the run's time limit: every core busy for the
+    /// whole of it, plus 10 s.
+    pub cpu_seconds: Option<u64>,
     /// The uid and gid to run as when the runner is root (the runner gives
     /// them the private directory); `None` stays root.
     pub user: Option<(u32, u32)>,
@@ -150,9 +155,34 @@ impl Sandbox {
             file_size: Some(DEFAULT_FILE_SIZE),
             open_files: Some(DEFAULT_OPEN_FILES),
             processes: Some(DEFAULT_PROCESSES),
+            cpu_seconds: None,
             user: Some(NOBODY),
             require_landlock: true,
         }
+    }
+
+    /// [`Sandbox::new`] with the launcher found beside the running program:
+    /// in its directory, or the one above (a test binary runs from
+    /// `target/<profile>/deps`, the `sandbox` binary is built in
+    /// `target/<profile>`). Build it first, e.g. `cargo build -p
+    /// test-scripts --bin sandbox`.
+    pub fn beside_this_program() -> Result<Sandbox, String> {
+        let exe =
+            std::env::current_exe().map_err(|e| format!("cannot find the running program: {e}"))?;
+        let dir = exe.parent().unwrap_or(Path::new("/"));
+        [Some(dir), dir.parent()]
+            .into_iter()
+            .flatten()
+            .map(|dir| dir.join("sandbox"))
+            .find(|launcher| launcher.is_file())
+            .map(Sandbox::new)
+            .ok_or_else(|| {
+                format!(
+                    "no sandbox launcher beside {} (build it with \
+                     `cargo build -p test-scripts --bin sandbox`)",
+                    exe.display()
+                )
+            })
     }
 
     /// The launcher's arguments before `--`, with `read` and `write`
@@ -180,6 +210,7 @@ impl Sandbox {
             ("--file-size", self.file_size),
             ("--open-files", self.open_files),
             ("--processes", self.processes),
+            ("--cpu", self.cpu_seconds),
         ] {
             if let Some(value) = value {
                 args.extend([OsString::from(flag), value.to_string().into()]);
@@ -222,6 +253,9 @@ pub struct Args {
     /// RLIMIT_NPROC: how many processes and threads its uid may have.
     #[arg(long, value_name = "N")]
     pub processes: Option<u64>,
+    /// RLIMIT_CPU: the CPU time each process may use, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub cpu: Option<u64>,
     /// When run as root, the user and group to become [default: 65534:65534, nobody].
     #[arg(long, value_name = "UID:GID", value_parser = parse_user, conflicts_with = "keep_user")]
     pub user: Option<(u32, u32)>,
@@ -376,6 +410,7 @@ fn sandbox_self(args: &Args) -> Result<Applied, String> {
         (Resource::RLIMIT_FSIZE, args.file_size, "fsize"),
         (Resource::RLIMIT_NOFILE, args.open_files, "nofile"),
         (Resource::RLIMIT_NPROC, args.processes, "nproc"),
+        (Resource::RLIMIT_CPU, args.cpu, "cpu"),
     ];
     for (resource, value, name) in limits {
         let Some(value) = value else { continue };
@@ -503,6 +538,9 @@ fn set_limit(resource: Resource, value: u64) -> nix::Result<()> {
 
 /// `2 GiB`, `64 MiB`, or a plain count for the counting limits.
 fn show_size(value: u64, resource: Resource) -> String {
+    if resource == Resource::RLIMIT_CPU {
+        return format!("{value} s");
+    }
     if !matches!(resource, Resource::RLIMIT_DATA | Resource::RLIMIT_FSIZE) {
         return value.to_string();
     }

@@ -249,6 +249,11 @@ fn a_sandboxed_run_passes_and_says_how_it_was_sandboxed() {
         "{layers}"
     );
     assert!(layers.contains("data 2 GiB"), "{layers}");
+    // Every core for the whole minute, and 10 s more.
+    assert!(
+        layers.contains(" s)") && layers.contains("cpu "),
+        "{layers}"
+    );
     assert!(layers.contains("no_new_privs"), "{layers}");
     let private = tmpdir_of(&result);
     assert!(!private.exists(), "{} was left behind", private.display());

@@ -96,3 +96,21 @@ fn a_sandbox_it_cannot_set_up_exits_125_without_running_the_program() {
     assert_eq!(missing.status.code(), Some(SETUP_FAILED));
     assert!(all_output(&missing).contains("sandbox: cannot run /no/such/program"));
 }
+
+#[test]
+fn a_busy_loop_dies_at_its_cpu_limit() {
+    use std::os::unix::process::ExitStatusExt;
+    let start = std::time::Instant::now();
+    let output = sandbox(&["--cpu", "1"], "while :; do :; done");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    // Soft and hard limits are the same: SIGKILL (SIGXCPU on some kernels).
+    assert!(
+        matches!(output.status.signal(), Some(9 | 24)),
+        "{:?}",
+        output.status
+    );
+}
