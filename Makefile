@@ -36,7 +36,7 @@ help:
 	@echo "make dslogs LOG=FILE           pretty-print a LAB_LOG log (ARGS='-c 3' for columns)"
 	@echo "make grade                     grade the lab code in this tree (PARTS='2A 2B', RUNS=k)"
 	@echo "make test                      run every test of the workspace"
-	@echo "make lint                      cargo fmt --check and clippy with warnings as errors"
+	@echo "make lint                      the source gate, cargo fmt --check, clippy with warnings as errors"
 	@echo "make bench                     labrt overhead, labrpc throughput, linearizability checking times"
 	@echo "make sim-speed SEEDS=100 P=2   how many seeds per second the simulation runs of each lab"
 	@echo "make handout                   (staff) write the student handout to target/handout/raftlab"
@@ -72,7 +72,10 @@ dslogs:
 	@test -n "$(LOG)" || { echo "usage: make dslogs LOG=<file> [ARGS='-c 3']" >&2; exit 2; }
 	@$(TOOL) dslogs -- $(LOG) $(ARGS)
 
+# The gate first: it checks the student files for what lab code may not use
+# (unsafe, static, std::process, ...; see docs/lab2-raft.md), as the grader does.
 lint:
+	$(TOOL) gate
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
