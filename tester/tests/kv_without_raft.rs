@@ -165,52 +165,99 @@ impl KvClerk for MemoryClerk {
     }
 }
 
-/// What every service here is put through: a put, an append and a get that
-/// all succeed, then the checks of `end`.
-fn scenario(service: KvService) {
+/// A clerk that keeps the data itself, and only pings a server with a
+/// `Get` of the key for each operation, so that a server answers it.
+struct PingingClerk {
+    ends: Vec<ClientEnd>,
+    data: MemoryClerk,
+}
+
+impl PingingClerk {
+    fn ping(&self, key: &str) {
+        let _: Option<Option<String>> = self.ends[0].call("KVServer.Get", &key.to_string());
+    }
+}
+
+impl KvClerk for PingingClerk {
+    fn get(&mut self, key: &str) -> String {
+        self.ping(key);
+        self.data.get(key)
+    }
+
+    fn put(&mut self, key: &str, value: &str) {
+        self.ping(key);
+        self.data.put(key, value);
+    }
+
+    fn append(&mut self, key: &str, value: &str) {
+        self.ping(key);
+        self.data.append(key, value);
+    }
+}
+
+/// What every service here is put through: a put and an append of
+/// `value`, and a get, which all succeed; then the checks of `end`.
+fn scenario(service: KvService, value: &str) {
     let cfg = Config::with_service(service, 3, false, None);
     cfg.begin("Test: a key/value service without Raft");
     let mut ck = cfg.make_client(&cfg.all());
-    put(&cfg, &mut ck, "k", "x 0 0 y", None, 0);
-    append(&cfg, &mut ck, "k", "x 0 1 y", None, 0);
-    check(&cfg, &mut ck, "k", "x 0 0 yx 0 1 y");
+    put(&cfg, &mut ck, "k", value, None, 0);
+    append(&cfg, &mut ck, "k", value, None, 0);
+    check(&cfg, &mut ck, "k", &format!("{value}{value}"));
     cfg.end();
 }
 
 #[test]
-#[should_panic(expected = "no operation reached the servers' Raft logs")]
+#[should_panic(
+    expected = "no operation reached the servers' Raft logs (a value put or appended \
+                           is in the persisted state of 0 of 3 servers"
+)]
 fn servers_that_apply_at_once_fail() {
-    scenario(KvService {
-        start_server: |peers, me, persister, _| local_replica(peers, me, persister, Keep::Nothing),
-        make_clerk: |ends| Box::new(AskingClerk(ends)),
-    });
+    scenario(
+        KvService {
+            start_server: |peers, me, persister, _| {
+                local_replica(peers, me, persister, Keep::Nothing)
+            },
+            make_clerk: |ends| Box::new(AskingClerk(ends)),
+        },
+        "x 0 0 y",
+    );
 }
 
 /// A Raft that elects leaders saves its term and vote, so "the servers
 /// persisted something" proves nothing: they must hold what clerks wrote.
 #[test]
-#[should_panic(expected = "no operation reached the servers' Raft logs")]
+#[should_panic(
+    expected = "no operation reached the servers' Raft logs (a value put or appended \
+                           is in the persisted state of 0 of 3 servers"
+)]
 fn servers_whose_raft_only_elects_fail() {
-    scenario(KvService {
-        start_server: |peers, me, persister, _| {
-            // What a Raft saves when it votes: term 1, voted for 0, an empty log.
-            persister.save([1, 1, 0, 0], []);
-            local_replica(peers, me, persister, Keep::Nothing)
+    scenario(
+        KvService {
+            start_server: |peers, me, persister, _| {
+                // What a Raft saves when it votes: term 1, voted for 0, an empty log.
+                persister.save([1, 1, 0, 0], []);
+                local_replica(peers, me, persister, Keep::Nothing)
+            },
+            make_clerk: |ends| Box::new(AskingClerk(ends)),
         },
-        make_clerk: |ends| Box::new(AskingClerk(ends)),
-    });
+        "x 0 0 y",
+    );
 }
 
 /// What one server alone persists was not replicated.
 #[test]
 #[should_panic(expected = "is in the persisted state of 1 of 3 servers")]
 fn a_leader_that_logs_for_itself_alone_fails() {
-    scenario(KvService {
-        start_server: |peers, me, persister, _| {
-            local_replica(peers, me, persister, Keep::LeaderOnly)
+    scenario(
+        KvService {
+            start_server: |peers, me, persister, _| {
+                local_replica(peers, me, persister, Keep::LeaderOnly)
+            },
+            make_clerk: |ends| Box::new(AskingClerk(ends)),
         },
-        make_clerk: |ends| Box::new(AskingClerk(ends)),
-    });
+        "x 0 0 y",
+    );
 }
 
 #[test]
@@ -218,12 +265,15 @@ fn a_leader_that_logs_for_itself_alone_fails() {
     expected = "returned without a reply from any server (the first: Put(\"k\", \"x 0 0 y\"))"
 )]
 fn a_clerk_that_never_asks_the_servers_fails() {
-    scenario(KvService {
-        start_server: |peers, me, persister, _| {
-            local_replica(peers, me, persister, Keep::Everywhere)
+    scenario(
+        KvService {
+            start_server: |peers, me, persister, _| {
+                local_replica(peers, me, persister, Keep::Everywhere)
+            },
+            make_clerk: |_| Box::<MemoryClerk>::default(),
         },
-        make_clerk: |_| Box::<MemoryClerk>::default(),
-    });
+        "x 0 0 y",
+    );
 }
 
 /// The control: servers whose persisted state holds the values written
@@ -231,10 +281,53 @@ fn a_clerk_that_never_asks_the_servers_fails() {
 /// or crashes instead).
 #[test]
 fn servers_that_persist_what_they_write_pass() {
-    scenario(KvService {
-        start_server: |peers, me, persister, _| {
-            local_replica(peers, me, persister, Keep::Everywhere)
+    scenario(
+        KvService {
+            start_server: |peers, me, persister, _| {
+                local_replica(peers, me, persister, Keep::Everywhere)
+            },
+            make_clerk: |ends| Box::new(AskingClerk(ends)),
         },
-        make_clerk: |ends| Box::new(AskingClerk(ends)),
-    });
+        "x 0 0 y",
+    );
+}
+
+#[test]
+#[should_panic(expected = "a value put or appended is in the persisted state of 0 of 3 servers")]
+fn a_clerk_that_only_pings_the_servers_fails() {
+    scenario(
+        KvService {
+            start_server: |peers, me, persister, _| {
+                local_replica(peers, me, persister, Keep::Everywhere)
+            },
+            make_clerk: |ends| {
+                Box::new(PingingClerk {
+                    ends,
+                    data: MemoryClerk::default(),
+                })
+            },
+        },
+        "x 0 0 y",
+    );
+}
+
+/// A one-character value is a byte that a log may hold for other reasons
+/// (here a "term" of 48); the tester's own Put of a long random value
+/// still tells.
+#[test]
+#[should_panic(
+    expected = "the value of a Put the tester made at the end of the test is in the \
+                           persisted state of 0 of 3 servers"
+)]
+fn a_short_value_found_by_chance_is_not_enough() {
+    scenario(
+        KvService {
+            start_server: |peers, me, persister, _| {
+                persister.save([48, 1, 0, 0], []);
+                local_replica(peers, me, persister, Keep::Nothing)
+            },
+            make_clerk: |ends| Box::new(AskingClerk(ends)),
+        },
+        "0",
+    );
 }

@@ -20,7 +20,7 @@ use crate::common::{self, KillCheck, Watchdog};
 use crate::fatal;
 
 /// How long [`Config::end`] waits for a majority of the servers to show a
-/// written value in their persisted state. A correct server has it there
+/// value written in their persisted state. A correct server has it there
 /// before its clerk's operation returns (a follower saves before it answers
 /// AppendEntries); the wait covers a leader that saves its own log a little
 /// later.
@@ -464,17 +464,26 @@ impl Config {
     ///   the servers hold, in the Raft state or the snapshot they persisted,
     ///   the bytes of some value a clerk put or appended: a committed
     ///   operation is in the saved log of a majority, or in the state their
-    ///   snapshot saves (the last one written to a key stays in it).
+    ///   snapshot saves (the last one written to a key stays in it);
+    /// * the same for a Put that the tester makes here, through a new clerk,
+    ///   of a random 32-character value under a random key: the test's own
+    ///   values may be too short ("0", "A") to tell from a log's other bytes.
+    ///
+    /// A server keeps a value's bytes as they are when it encodes strings
+    /// with labgob, as the lab asks.
     #[track_caller]
     pub fn end(&self) {
         self.0.watchdog.check();
         self.0.kills.check();
+        // The figures of the test itself, without the checks' own Put.
+        let (elapsed, nrpc) = {
+            let stats = self.0.stats.lock();
+            (stats.t0.elapsed(), self.0.net.total_count() - stats.rpcs0)
+        };
+        let ops = self.0.ops.load(Ordering::Relaxed);
         self.check_answered();
         self.check_replicated();
-        let stats = self.0.stats.lock();
-        let nrpc = self.0.net.total_count() - stats.rpcs0;
-        let ops = self.0.ops.load(Ordering::Relaxed);
-        common::print_passed(stats.t0.elapsed(), self.0.n, &format!("{nrpc:5} {ops:4}"));
+        common::print_passed(elapsed, self.0.n, &format!("{nrpc:5} {ops:4}"));
     }
 }
 
@@ -494,21 +503,17 @@ impl Config {
         }
     }
 
-    /// Fails the test if Puts and Appends returned but no majority of the
-    /// servers holds a value written in its persisted state, within
-    /// [`REPLICATION_WAIT`].
+    /// Fails the test if the servers' persisted state does not show the
+    /// operations: Puts and Appends of the test's clerks returned, but no
+    /// majority holds a value they wrote; or a Put of the tester's own, of
+    /// a random value that no server can hold by chance, returned but no
+    /// majority holds its value. Each within [`REPLICATION_WAIT`].
     #[track_caller]
     fn check_replicated(&self) {
-        if self.0.traffic.lock().writes_done == 0 {
-            return;
-        }
-        let deadline = Instant::now() + REPLICATION_WAIT;
-        loop {
-            let holding = self.servers_holding_a_value();
-            if holding > self.0.n / 2 {
-                return;
-            }
-            if Instant::now() > deadline {
+        if self.0.traffic.lock().writes_done > 0 {
+            let holding =
+                self.wait_for_majority(|bytes| self.0.traffic.lock().holds_a_value(bytes));
+            if let Err(holding) = holding {
                 fatal!(
                     "no operation reached the servers' Raft logs (a value put or appended is in \
                      the persisted state of {holding} of {} servers, not a majority): a \
@@ -516,22 +521,45 @@ impl Config {
                     self.0.n
                 );
             }
-            sleep(Duration::from_millis(50));
+        }
+        // The test's own values may be short ("0", "A"), which a log's other
+        // bytes can hold by chance.
+        let (key, value) = (common::randstring(20), common::randstring(32));
+        let mut ck = self.make_client(&self.all());
+        ck.clerk.put(&key, &value);
+        self.delete_client(ck);
+        let value = value.as_bytes();
+        let holding =
+            self.wait_for_majority(|bytes| bytes.windows(value.len()).any(|w| w == value));
+        if let Err(holding) = holding {
+            fatal!(
+                "no operation reached the servers' Raft logs (the value of a Put the tester made \
+                 at the end of the test is in the persisted state of {holding} of {} servers, not \
+                 a majority): a key/value server must replicate every operation through Raft",
+                self.0.n
+            );
         }
     }
 
-    /// How many servers hold a value written, in their persisted Raft state
-    /// or snapshot.
-    fn servers_holding_a_value(&self) -> usize {
-        let saved = self.0.servers.lock().saved.clone();
-        let traffic = self.0.traffic.lock();
-        saved
-            .iter()
-            .filter(|p| {
-                traffic.holds_a_value(&p.read_raft_state())
-                    || traffic.holds_a_value(&p.read_snapshot())
-            })
-            .count()
+    /// Waits up to [`REPLICATION_WAIT`] until a majority of the servers
+    /// have persisted a Raft state or a snapshot that `holds`; otherwise
+    /// returns how many had at the last look.
+    fn wait_for_majority(&self, holds: impl Fn(&[u8]) -> bool) -> Result<(), usize> {
+        let deadline = Instant::now() + REPLICATION_WAIT;
+        loop {
+            let saved = self.0.servers.lock().saved.clone();
+            let holding = saved
+                .iter()
+                .filter(|p| holds(&p.read_raft_state()) || holds(&p.read_snapshot()))
+                .count();
+            if holding > self.0.n / 2 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(holding);
+            }
+            sleep(Duration::from_millis(50));
+        }
     }
 }
 
