@@ -17,10 +17,11 @@
 //! problem found is reported: a bad marker leaves no half-made handout.
 
 use std::collections::BTreeSet;
-use std::fs;
+use std::fs::{self, File};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::SystemTime;
 
 use crate::regions;
 
@@ -91,18 +92,37 @@ pub fn repo_root(dir: &Path) -> Result<PathBuf, Error> {
     Ok(PathBuf::from(String::from_utf8_lossy(&root).trim_end()))
 }
 
-/// Makes the handout of the repository at `repo` (its root).
+/// Who a tree is made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// The student handout: see the module documentation.
+    Students,
+    /// The grader's tree on a grading server (`make autograder`): every file,
+    /// `course/` included, with only the solution regions replaced.
+    Autograder,
+}
+
+/// Makes the student handout of the repository at `repo` (its root).
 pub fn make(repo: &Path) -> Result<Handout, Error> {
+    make_for(repo, Audience::Students)
+}
+
+/// Makes the tree for `audience` of the tree at `repo`: a git work tree, or
+/// a directory without `.git` (an autograder's tree), whose files are then
+/// all of those outside `target/`.
+pub fn make_for(repo: &Path, audience: Audience) -> Result<Handout, Error> {
     let mut problems = Vec::new();
-    let mut files = read_tracked(repo, &mut problems)?;
+    let mut files = read_files(repo, audience, &mut problems)?;
     let mut regions = 0;
     for file in &mut files {
-        match stub_out(file) {
+        match stub_out(file, audience) {
             Ok(n) => regions += n,
             Err(problem) => problems.push(problem),
         }
     }
-    fix_workspace(&mut files, &mut problems);
+    if audience == Audience::Students {
+        fix_workspace(&mut files, &mut problems);
+    }
     if problems.is_empty() {
         Ok(Handout { files, regions })
     } else {
@@ -124,13 +144,29 @@ impl Handout {
             .into());
         }
         for file in &self.files {
-            let dest = out.join(&file.path);
-            let failed = |e: std::io::Error| format!("cannot write {}: {e}", dest.display());
-            if let Some(dir) = dest.parent() {
-                fs::create_dir_all(dir).map_err(failed)?;
-            }
-            fs::write(&dest, &file.contents).map_err(failed)?;
-            fs::set_permissions(&dest, file.permissions.clone()).map_err(failed)?;
+            file.write_into(out, None)?;
+        }
+        Ok(())
+    }
+}
+
+impl HandoutFile {
+    /// Writes the file under `out`, with its permissions and, if given, its
+    /// modification time.
+    pub fn write_into(&self, out: &Path, mtime: Option<SystemTime>) -> Result<(), String> {
+        let dest = out.join(&self.path);
+        let failed = |e: std::io::Error| format!("cannot write {}: {e}", dest.display());
+        if let Some(dir) = dest.parent() {
+            fs::create_dir_all(dir).map_err(failed)?;
+        }
+        fs::write(&dest, &self.contents).map_err(failed)?;
+        fs::set_permissions(&dest, self.permissions.clone()).map_err(failed)?;
+        if let Some(mtime) = mtime {
+            File::options()
+                .write(true)
+                .open(&dest)
+                .and_then(|f| f.set_modified(mtime))
+                .map_err(failed)?;
         }
         Ok(())
     }
@@ -156,11 +192,22 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, Error> {
     Ok(output.stdout)
 }
 
-/// The files git tracks, less the staff-only ones, as they are in the work
-/// tree, with the student README as `README.md`. Unreadable files are
+/// The files of the tree (those git tracks, or all outside `target/`),
+/// as they are in the work tree, less the staff-only ones and with the
+/// student README as `README.md` for students. Unreadable files are
 /// problems; a failing git is an error.
-fn read_tracked(repo: &Path, problems: &mut Vec<String>) -> Result<Vec<HandoutFile>, Error> {
-    let listing = git(repo, &["ls-files", "-z"])?;
+fn read_files(
+    repo: &Path,
+    audience: Audience,
+    problems: &mut Vec<String>,
+) -> Result<Vec<HandoutFile>, Error> {
+    let listing = if repo.join(".git").exists() {
+        git(repo, &["ls-files", "-z"])?
+    } else {
+        let mut listing = Vec::new();
+        walk(repo, "", &mut listing)?;
+        listing
+    };
     let mut files = Vec::new();
     for path in listing.split(|&b| b == 0).filter(|p| !p.is_empty()) {
         let Ok(path) = std::str::from_utf8(path) else {
@@ -170,10 +217,10 @@ fn read_tracked(repo: &Path, problems: &mut Vec<String>) -> Result<Vec<HandoutFi
             ));
             continue;
         };
-        if is_staff_only(path) {
+        if audience == Audience::Students && is_staff_only(path) {
             continue;
         }
-        let source = if path == "README.md" {
+        let source = if path == "README.md" && audience == Audience::Students {
             HANDOUT_README
         } else {
             path
@@ -195,10 +242,38 @@ fn read_tracked(repo: &Path, problems: &mut Vec<String>) -> Result<Vec<HandoutFi
     Ok(files)
 }
 
+/// Appends to `listing` the files under `dir` (relative path `rel`), each
+/// followed by a NUL as in `git ls-files -z`, leaving out `target/` and
+/// `.git/`.
+fn walk(dir: &Path, rel: &str, listing: &mut Vec<u8>) -> Result<(), Error> {
+    let path = dir.join(rel);
+    let entries =
+        fs::read_dir(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let child = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        match entry.file_type() {
+            Ok(t) if t.is_dir() && child != "target" && name != ".git" => {
+                walk(dir, &child, listing)?
+            }
+            Ok(t) if t.is_file() => {
+                listing.extend_from_slice(child.as_bytes());
+                listing.push(0);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Replaces the solution regions of a student file by their stubs, and
 /// checks that any other Rust file holds no marker. The number of regions
 /// replaced.
-fn stub_out(file: &mut HandoutFile) -> Result<usize, String> {
+fn stub_out(file: &mut HandoutFile, audience: Audience) -> Result<usize, String> {
     if STUDENT_DIRS.iter().any(|dir| file.path.starts_with(dir)) {
         let text = std::str::from_utf8(&file.contents).map_err(|_| {
             format!(
@@ -210,7 +285,7 @@ fn stub_out(file: &mut HandoutFile) -> Result<usize, String> {
             regions::strip(text).map_err(|e| format!("{}:{}: {}", file.path, e.line, e.message))?;
         file.contents = stripped.text.into_bytes();
         Ok(stripped.regions)
-    } else if file.path.ends_with(".rs") {
+    } else if file.path.ends_with(".rs") && audience == Audience::Students {
         match regions::first_marker(&String::from_utf8_lossy(&file.contents)) {
             Some(line) => Err(format!(
                 "{}:{line}: a solution marker outside the student directories ({}) would be \
@@ -571,7 +646,7 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
             contents: b"fn f() {}\n// SOLUTION BEGIN\n".to_vec(),
             permissions: fs::metadata(".").unwrap().permissions(),
         };
-        let problem = stub_out(&mut file).unwrap_err();
+        let problem = stub_out(&mut file, Audience::Students).unwrap_err();
         assert!(
             problem.starts_with("tester/src/raft.rs:2: a solution marker outside the student"),
             "{problem}"
@@ -586,7 +661,7 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
             permissions: fs::metadata(".").unwrap().permissions(),
         };
         assert_eq!(
-            stub_out(&mut file).unwrap_err(),
+            stub_out(&mut file, Audience::Students).unwrap_err(),
             "raft/src/raft.rs:2: SOLUTION END without a SOLUTION BEGIN before it"
         );
     }
