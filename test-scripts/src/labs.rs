@@ -48,9 +48,8 @@ impl Lab {
             return false;
         };
         self.student_modules.iter().any(|module| {
-            rest.strip_prefix(module).is_some_and(|after| {
-                after == ".rs" || (after.starts_with('/') && after.len() > 1)
-            })
+            rest.strip_prefix(module)
+                .is_some_and(|after| after == ".rs" || (after.starts_with('/') && after.len() > 1))
         })
     }
 }

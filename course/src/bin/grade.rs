@@ -1,58 +1,98 @@
-//! `grade`: grades the lab code of the repository that holds the current
-//! directory, as `make grade` does.
+//! `grade`: grades a submission's lab code, as `make grade` does.
 //!
 //! ```text
-//! grade [--parts "2A 2B"] [--runs K] [--timeout SECS] [--out DIR]
+//! grade [--submission DIR] [--parts "2A 2B"] [--tests NAMES] [--runs K]
+//!       [--timeout SECS] [--build-timeout SECS] [--out DIR] [--work DIR]
 //! ```
 //!
-//! It builds the lab tests once, then runs each test of the selected parts
-//! (all parts of `course/points.txt` by default) in a process of its own,
-//! K times (a test scores only if all K runs pass), each run killed after
-//! SECS seconds. It prints a line per test as it goes, then the score table
-//! with the total, and writes `DIR/results.json` (Gradescope's autograder
-//! format) and `DIR/junit.xml` (default DIR: `grade`). The last line is
-//! `N passed, N failed`, counting tests; the exit status is 0 only when
-//! every test passed.
+//! Run from the root of the staff tree (this repository, or an autograder's
+//! tree). It grades the student files of DIR (default: this tree's own):
 //!
-//! A submission that does not compile, hangs or crashes is graded, not a
-//! crash of the grader: its tests fail, each with what went wrong.
+//! 1. it reads only the student files from DIR ([`course::stage`]);
+//! 2. it checks them with the source gate (`test_scripts::gate`): a lab
+//!    whose files break a rule scores 0, with the rule's message and
+//!    file:line, and nothing of it is built or run;
+//! 3. it stages them in a fresh copy of the handout under the work
+//!    directory (default `target/grading`) and builds each lab's tests
+//!    there, on its own (a lab that does not compile costs only its own
+//!    points), killing a build that takes longer than the build timeout;
+//! 4. it runs each test of the selected parts (all parts of
+//!    `course/points.txt` by default) in a sandboxed process of its own, K
+//!    times (a test scores only if all K runs pass), each killed with its
+//!    process group after SECS seconds. A run passes only if the tester
+//!    signed its verdict with the run's secret key (`tester::verdict`) and
+//!    the process then exited 0.
+//!
+//! It prints a line per test as it goes, then the score table with the
+//! total, and writes `DIR/results.json` (Gradescope's autograder format) and
+//! `DIR/junit.xml` (default DIR: `grade`). The last line is `N passed, N
+//! failed`, counting tests; the exit status is 0 only when every test
+//! passed, 2 when the grader itself could not work (a bad flag, a missing
+//! points table).
 
 // A tool, not lab code: it never runs under the lab simulation.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+use std::fs::File;
 use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Once, mpsc};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use course::grade::{Points, Report, TestResult, cap_output, normalize_part, part_of};
+use course::handout;
+use course::stage::{self, Submission};
+use test_scripts::gate;
+use test_scripts::labs::LABS;
 use test_scripts::runner::{self, RunSpec, TestBinary};
+use test_scripts::sandbox::Sandbox;
 
-/// The lab packages and their test files, relative to the repository.
-const LAB_TESTS: &[(&str, &str)] = &[
-    ("raft", "raft/tests/raft_test.rs"),
-    ("kvraft", "kvraft/tests/kvraft_test.rs"),
-];
+/// Set once the sandbox's layers have been printed.
+static SANDBOX_SEEN: Once = Once::new();
 
 const POINTS_FILE: &str = "course/points.txt";
 
 #[derive(Parser)]
-#[command(about = "Grade the lab code in this repository")]
+#[command(about = "Grade a submission's lab code (default: the lab code of this tree)")]
 struct Args {
+    /// The submission: a directory holding raft/src and/or kvraft/src (a
+    /// handout checkout), or holding one directory that does.
+    #[arg(long)]
+    submission: Option<PathBuf>,
     /// Parts to grade, e.g. "2A 2B" (default: every part of the points table).
     #[arg(long, value_delimiter = ' ', num_args = 1..)]
     parts: Vec<String>,
+    /// Only these tests of the selected parts, e.g. "initial_election_2a".
+    #[arg(long, value_delimiter = ' ', num_args = 1..)]
+    tests: Vec<String>,
     /// Runs per test; a test scores only if every run passes.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     runs: u32,
     /// Seconds before a run is killed (the tester's own limit is 120).
     #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
+    /// Seconds before a lab's build is killed (a `const` that never finishes
+    /// evaluating would hang it).
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    build_timeout: u64,
     /// Where to write results.json and junit.xml.
     #[arg(long, default_value = "grade")]
     out: PathBuf,
+    /// Where to stage and build submissions; compiled dependencies are kept
+    /// there between gradings.
+    #[arg(long, default_value = "target/grading")]
+    work: PathBuf,
+    /// Build the handout's own tests in the work directory and stop: warms
+    /// the dependency cache (an autograder's setup.sh does this once).
+    #[arg(long)]
+    prepare: bool,
+    /// (Staff, for testing the grader) skip the source gate, to see the
+    /// sandbox and the verdict catch what the gate would have.
+    #[arg(long, hide = true)]
+    skip_gate: bool,
 }
 
 fn main() -> ExitCode {
@@ -71,28 +111,65 @@ fn main() -> ExitCode {
 /// anything wrong with the submission becomes a failed test instead.
 fn grade(args: &Args) -> Result<Report, String> {
     let started = Instant::now();
+    let root = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
     let points = std::fs::read_to_string(POINTS_FILE)
         .map_err(|e| format!("cannot read {POINTS_FILE}: {e} (run from the repository's root)"))
         .and_then(|text| Points::parse(&text))?;
     let parts = selected_parts(args, &points)?;
     let tests = lab_tests(&parts)?;
+    let only = only_tests(&tests, &args.tests, &parts)?;
+    let out = root.join(&args.out);
+    let work = root.join(&args.work);
 
-    let built = build_tests();
+    let submission = if args.prepare {
+        Submission::default()
+    } else {
+        Submission::read(args.submission.as_deref().unwrap_or(&root))?
+    };
+    println!(
+        "grade: {} student files from {}",
+        submission.files.len(),
+        submission.root.display()
+    );
+    let base =
+        handout::make(&root).map_err(|e| format!("cannot make the handout: {}", e.0.join("; ")))?;
+    for ignored in submission.changed_framework_files(&base) {
+        println!("grade: not graded (a framework file; the grader uses its own): {ignored}");
+    }
+    let mut labs = vec![LabState::Unbuilt; LABS.len()];
+    refuse(&mut labs, &submission, args.skip_gate);
+    std::fs::create_dir_all(&work).map_err(|e| format!("cannot make {}: {e}", work.display()))?;
+    let _lock = lock(&work)?;
+    let stage_dir = work.join("stage");
+    let staging = Instant::now();
+    stage::stage(&base, &submission, &stage_dir)?;
+    println!(
+        "grade: staged in {} ({:.1} s)",
+        stage_dir.display(),
+        staging.elapsed().as_secs_f64()
+    );
+    let launcher = build_labs(&mut labs, &tests, &stage_dir, &work.join("target"), args)?;
+    if args.prepare {
+        return prepared(&labs);
+    }
+
     let mut report = Report::default();
     for part in &parts {
-        let names: Vec<String> = tests
+        let names: Vec<&(usize, String)> = tests
             .iter()
             .filter(|(_, name)| part_of(name).as_deref() == Some(part.as_str()))
-            .map(|(_, name)| name.clone())
             .collect();
-        let scores = points.max_scores(part, &names)?;
-        for (i, (name, max_score)) in names.iter().zip(scores).enumerate() {
-            let package = tests.iter().find(|(_, n)| n == name).map(|(p, _)| *p);
-            let result = match &built {
-                Ok(binaries) => run_test(args, binaries, package.unwrap_or(""), name),
-                Err(build_output) => (false, Duration::ZERO, build_output.clone()),
+        let owned: Vec<String> = names.iter().map(|(_, n)| n.clone()).collect();
+        let scores = points.max_scores(part, &owned)?;
+        for (i, ((lab, name), max_score)) in names.into_iter().zip(scores).enumerate() {
+            if !only.is_empty() && !only.contains(name) {
+                continue;
+            }
+            let (passed, duration, output) = match &labs[*lab] {
+                LabState::Built(binary) => run_test(args, &launcher, binary, name),
+                LabState::Failed(why) => (false, Duration::ZERO, why.clone()),
+                LabState::Unbuilt => (false, Duration::ZERO, "not built".to_string()),
             };
-            let (passed, duration, output) = result;
             let test = TestResult {
                 name: name.clone(),
                 part: part.clone(),
@@ -114,104 +191,315 @@ fn grade(args: &Args) -> Result<Report, String> {
     }
     report.execution_time = started.elapsed();
 
-    write_reports(&args.out, &report)?;
+    write_reports(&out, &report)?;
     print!("\n{}", report.table());
     println!(
         "wrote {} and {}",
-        args.out.join("results.json").display(),
-        args.out.join("junit.xml").display()
+        out.join("results.json").display(),
+        out.join("junit.xml").display()
     );
+    if let Some(mb) = peak_memory_mb() {
+        println!("grade: peak memory {mb:.0} MB (the grader's own)");
+    }
     println!("{} passed, {} failed", report.passed(), report.failed());
     Ok(report)
+}
+
+/// This process's peak resident memory, where `/proc` tells it: a test's
+/// output, however large, must not show here.
+fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// The end of `--prepare`: every lab built, or the grader cannot work.
+fn prepared(labs: &[LabState]) -> Result<Report, String> {
+    for (lab, state) in LABS.iter().zip(labs) {
+        if let LabState::Failed(why) = state {
+            return Err(format!(
+                "the handout's {} tests do not build:\n{why}",
+                lab.package
+            ));
+        }
+    }
+    println!("grade: prepared; the dependencies are compiled");
+    Ok(Report::default())
+}
+
+/// Where a lab stands before its tests run.
+#[derive(Clone)]
+enum LabState {
+    Unbuilt,
+    /// Its test binary.
+    Built(TestBinary),
+    /// Why none of its tests can pass: the gate refused its files, or they
+    /// did not compile. Every test of the lab fails with this.
+    Failed(String),
+}
+
+/// Fails every lab whose files the submission could not give, or whose
+/// files break a rule of the gate.
+fn refuse(labs: &mut [LabState], submission: &Submission, skip_gate: bool) {
+    let mut reasons: Vec<Vec<String>> = vec![Vec::new(); LABS.len()];
+    for (lab, problem) in &submission.problems {
+        reasons[*lab].push(problem.clone());
+    }
+    if !skip_gate {
+        for (path, contents) in &submission.files {
+            let Some(lab) = LABS.iter().position(|lab| lab.owns(path)) else {
+                continue;
+            };
+            let source = String::from_utf8_lossy(contents);
+            for violation in gate::check_source(path, &source) {
+                reasons[lab].push(violation.to_string());
+            }
+        }
+    }
+    for (lab, reasons) in reasons.into_iter().enumerate() {
+        if reasons.is_empty() {
+            continue;
+        }
+        for reason in &reasons {
+            println!("grade: lab {}: {reason}", LABS[lab].package);
+        }
+        labs[lab] = LabState::Failed(format!(
+            "the submission's {} files were refused; nothing of them was built or run:\n{}",
+            LABS[lab].package,
+            reasons.join("\n")
+        ));
+    }
+}
+
+/// Holds the work directory for this grading: two gradings at once would
+/// stage over each other.
+fn lock(work: &Path) -> Result<File, String> {
+    let path = work.join("lock");
+    let file = File::create(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    if file.try_lock().is_err() {
+        println!(
+            "grade: waiting for the other grading that uses {}",
+            work.display()
+        );
+        file.lock()
+            .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    }
+    Ok(file)
+}
+
+/// Builds, in the stage, the sandbox's launcher (the staff's copy, which
+/// the runs need) and the test binary of every lab that has a selected test
+/// and was not refused. Returns the launcher.
+fn build_labs(
+    labs: &mut [LabState],
+    tests: &[(usize, String)],
+    stage: &Path,
+    target: &Path,
+    args: &Args,
+) -> Result<PathBuf, String> {
+    // SAFETY: the grader has started no thread yet; nothing else reads the
+    // environment now. Cargo, and the runner's cargo, inherit it.
+    unsafe { std::env::set_var("CARGO_TARGET_DIR", target) };
+    std::env::set_current_dir(stage)
+        .map_err(|e| format!("cannot enter {}: {e}", stage.display()))?;
+    let launcher = build_launcher(target, args.build_timeout)?;
+    for (i, lab) in LABS.iter().enumerate() {
+        if !matches!(labs[i], LabState::Unbuilt) || !tests.iter().any(|(l, _)| *l == i) {
+            continue;
+        }
+        let building = Instant::now();
+        labs[i] = match build(lab.package, lab.test_target, args.build_timeout) {
+            Ok(binary) => {
+                println!(
+                    "grade: built the {} tests ({:.1} s)",
+                    lab.package,
+                    building.elapsed().as_secs_f64()
+                );
+                LabState::Built(binary)
+            }
+            Err(why) => {
+                println!("grade: the {} tests did not build", lab.package);
+                LabState::Failed(why)
+            }
+        };
+    }
+    Ok(launcher)
+}
+
+/// Builds the `sandbox` launcher of the staged test-scripts; a failure is
+/// the grader's (the staff's files do not build).
+fn build_launcher(target: &Path, timeout_secs: u64) -> Result<PathBuf, String> {
+    let mut command = cargo();
+    command.args([
+        "build",
+        "--locked",
+        "-p",
+        "test-scripts",
+        "--bin",
+        "sandbox",
+    ]);
+    match run_with_timeout(command, Duration::from_secs(timeout_secs))? {
+        (Some(status), _) if status.success() => Ok(target.join("debug").join("sandbox")),
+        (_, stderr) => Err(format!(
+            "cannot build the sandbox's launcher:\n{}",
+            String::from_utf8_lossy(&stderr)
+        )),
+    }
+}
+
+/// The cargo running us, if any, else the one on the PATH.
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.stdin(Stdio::null());
+    command
+}
+
+/// Builds one lab's test binary; on failure, what went wrong (the
+/// compiler's messages), which becomes the output of each of its tests.
+fn build(package: &str, target: &str, timeout_secs: u64) -> Result<TestBinary, String> {
+    let selection: Vec<String> = ["-p", package, "--test", target].map(String::from).to_vec();
+    let mut command = cargo();
+    command
+        .args(["test", "--no-run", "--locked", "--color=never"])
+        .args(&selection);
+    let (status, stderr) = run_with_timeout(command, Duration::from_secs(timeout_secs))?;
+    match status {
+        None => {
+            return Err(format!(
+                "the build timed out: it took longer than {timeout_secs} s (a constant whose \
+                 evaluation never ends?)\n{}",
+                cap_output(&stderr)
+            ));
+        }
+        Some(status) if !status.success() => {
+            eprintln!("{}", String::from_utf8_lossy(&stderr));
+            return Err(format!(
+                "the tests did not compile:\n{}",
+                cap_output(&stderr)
+            ));
+        }
+        Some(_) => {}
+    }
+    let binaries =
+        runner::build(&selection).map_err(|e| format!("the tests could not be built: {e}"))?;
+    binaries
+        .into_iter()
+        .find(|b| b.package == package)
+        .ok_or_else(|| format!("cargo built no test binary for {package}"))
+}
+
+/// Runs `command` in a process group of its own, with its stderr captured;
+/// kills the group if it is still running after `timeout` (status `None`).
+fn run_with_timeout(
+    mut command: Command,
+    timeout: Duration,
+) -> Result<(Option<std::process::ExitStatus>, Vec<u8>), String> {
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    if let Ok(output) = finished.recv_timeout(timeout) {
+        let output = output.map_err(|e| format!("cannot wait for cargo: {e}"))?;
+        return Ok((Some(output.status), output.stderr));
+    }
+    // The group is cargo and every rustc it started.
+    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+    let stderr = finished
+        .recv()
+        .ok()
+        .and_then(Result::ok)
+        .map(|o| o.stderr)
+        .unwrap_or_default();
+    Ok((None, stderr))
 }
 
 fn selected_parts(args: &Args, points: &Points) -> Result<Vec<String>, String> {
     if args.parts.is_empty() {
         return Ok(points.parts().map(String::from).collect());
     }
-    args.parts
+    let known: Vec<&str> = points.parts().collect();
+    let parts: Vec<String> = args
+        .parts
         .iter()
         .filter(|p| !p.is_empty())
         .map(|p| {
             normalize_part(p)
-                .filter(|part| points.parts().any(|known| known == part))
-                .ok_or_else(|| {
-                    let known: Vec<&str> = points.parts().collect();
-                    format!("unknown part {p:?}; the points table has {known:?}")
-                })
+                .filter(|part| known.contains(&part.as_str()))
+                .ok_or_else(|| format!("unknown part {p:?}; the points table has {known:?}"))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    if parts.is_empty() {
+        return Err(format!(
+            "--parts names no part; the points table has {known:?}"
+        ));
+    }
+    Ok(parts)
 }
 
-/// The tests of `parts`, with their packages, in the test files' order.
-fn lab_tests(parts: &[String]) -> Result<Vec<(&'static str, String)>, String> {
+/// The tests of `parts`, each with its lab's index in [`LABS`], in the test
+/// files' order.
+fn lab_tests(parts: &[String]) -> Result<Vec<(usize, String)>, String> {
     let mut tests = Vec::new();
-    for (package, file) in LAB_TESTS {
-        let source =
-            std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    for (i, lab) in LABS.iter().enumerate() {
+        let source = std::fs::read_to_string(lab.test_file)
+            .map_err(|e| format!("cannot read {}: {e}", lab.test_file))?;
         tests.extend(
             course::grade::test_names_in_source(&source)
                 .into_iter()
                 .filter(|name| part_of(name).is_some_and(|p| parts.contains(&p)))
-                .map(|name| (*package, name)),
+                .map(|name| (i, name)),
         );
     }
     Ok(tests)
 }
 
-/// Builds the lab tests; on failure, returns what the compiler said, which
-/// becomes the output of every test.
-fn build_tests() -> Result<Vec<TestBinary>, String> {
-    let mut selection = Vec::new();
-    for (package, _) in LAB_TESTS {
-        selection.extend(["-p".to_string(), package.to_string()]);
+/// The tests `--tests` names, each of which must be among `tests`; empty
+/// for all of them. A test keeps the points it has in its whole part.
+fn only_tests(
+    tests: &[(usize, String)],
+    only: &[String],
+    parts: &[String],
+) -> Result<Vec<String>, String> {
+    let only: Vec<String> = only.iter().filter(|t| !t.is_empty()).cloned().collect();
+    match only.iter().find(|t| !tests.iter().any(|(_, n)| n == *t)) {
+        Some(unknown) => Err(format!(
+            "--tests: no test {unknown:?} in the selected parts {}",
+            parts.join(" ")
+        )),
+        None => Ok(only),
     }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let compiled = Command::new(cargo)
-        .args(["test", "--no-run", "--color=never"])
-        .args(&selection)
-        .output()
-        .map_err(|e| format!("the tests could not be built: cannot run cargo: {e}"))?;
-    if !compiled.status.success() {
-        let message = "the tests did not compile:\n";
-        eprintln!(
-            "grade: {message}{}",
-            String::from_utf8_lossy(&compiled.stderr)
-        );
-        return Err(format!("{message}{}", cap_output(&compiled.stderr)));
-    }
-    runner::build(&selection).map_err(|e| format!("the tests could not be built: {e}"))
 }
 
 /// Runs `name` `args.runs` times; returns whether all passed, their total
 /// time, and the output of the first failure (or a note if none failed).
 fn run_test(
     args: &Args,
-    binaries: &[TestBinary],
-    package: &str,
+    launcher: &Path,
+    binary: &TestBinary,
     name: &str,
 ) -> (bool, Duration, String) {
-    let Some(binary) = binaries.iter().find(|b| b.package == package) else {
-        return (
-            false,
-            Duration::ZERO,
-            format!("no test binary of package {package} was built"),
-        );
-    };
     let never = AtomicBool::new(false);
     let mut total = Duration::ZERO;
     for run in 1..=args.runs {
-        let spec = RunSpec {
-            binary,
-            test: name,
-            seed: RandomState::new().hash_one((name, run)),
-            timeout: Duration::from_secs(args.timeout),
-            env: Vec::new(),
-        };
+        let seed = RandomState::new().hash_one((name, run));
+        let mut spec = RunSpec::new(binary, name, seed, Duration::from_secs(args.timeout));
+        spec.require_verdict = true;
+        spec.sandbox = Some(Sandbox::new(launcher));
         let result = match runner::run(&spec, &never) {
             Ok(result) => result,
             Err(e) => return (false, total, format!("could not run the test: {e}")),
         };
+        if let Some(layers) = &result.sandbox {
+            SANDBOX_SEEN.call_once(|| println!("grade: each test runs sandboxed: {layers}"));
+        }
         total += result.duration;
         if result.verdict.failed() {
             let output = format!(
