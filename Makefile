@@ -8,7 +8,7 @@ CARGO ?= cargo
 
 .PHONY: help build test lint bench sim-speed clean test-2 test-2a test-2b test-2c test-2d \
 	test-3 test-3a test-3b test-one \
-	stress dslogs grade handout check-handout
+	stress dslogs grade autograder handout check-handout
 
 # The Raft tests and the key/value tests, one test binary each; a name
 # filter picks a part or a test. SIM=1 runs them in labrt's deterministic
@@ -35,6 +35,8 @@ help:
 	@echo "  ... SIM=1                    any test target in the deterministic simulation (virtual time)"
 	@echo "make dslogs LOG=FILE           pretty-print a LAB_LOG log (ARGS='-c 3' for columns)"
 	@echo "make grade                     grade the lab code in this tree (PARTS='2A 2B', RUNS=k)"
+	@echo "make grade SUBMISSION=DIR      grade a student's tree (its student files, in a sandbox)"
+	@echo "make autograder                (staff) Gradescope's autograder zip, in target/autograder"
 	@echo "make test                      run every test of the workspace"
 	@echo "make lint                      the source gate, cargo fmt --check, clippy with warnings as errors"
 	@echo "make bench                     labrt overhead, labrpc throughput, linearizability checking times"
@@ -91,11 +93,24 @@ clean:
 	$(CARGO) clean
 
 # The grader and the student handout (staff only: course/ is not in the handout).
-GRADE_FLAGS = $(if $(PARTS),--parts "$(PARTS)") $(if $(RUNS),--runs $(RUNS))
+GRADE_FLAGS = $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(if $(PARTS),--parts "$(PARTS)") \
+	$(if $(RUNS),--runs $(RUNS))
 
 grade:
 	@test -d course || { echo "make grade: staff only (this tree is a handout)" >&2; exit 2; }
 	@$(CARGO) run -q -p course --bin grade -- $(GRADE_FLAGS)
+
+# Gradescope's autograder zip: this tree without the solutions, setup.sh and
+# run_autograder at its root (see docs/staff.md).
+AUTOGRADER = target/autograder
+
+autograder:
+	@test -d course || { echo "make autograder: staff only (this tree is a handout)" >&2; exit 2; }
+	rm -rf $(AUTOGRADER)
+	$(CARGO) run --quiet -p course --bin handout -- --autograder --out $(AUTOGRADER)/source
+	cp course/autograder/setup.sh course/autograder/run_autograder $(AUTOGRADER)/source/
+	cd $(AUTOGRADER)/source && python3 -m zipfile -c ../autograder.zip $$(ls -A)
+	@echo "wrote $(AUTOGRADER)/autograder.zip"
 
 HANDOUT = target/handout/raftlab
 
