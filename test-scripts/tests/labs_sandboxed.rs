@@ -1,11 +1,5 @@
 //! The real lab tests, run as the grader runs them: verdict asked and
-//! sandboxed, in real time and in the simulation. Ignored by default: it
-//! builds the lab crates. Run it after changing the runner, the sandbox or
-//! the tester's verdict:
-//!
-//! ```text
-//! cargo test -p test-scripts --test labs_sandboxed -- --ignored --nocapture
-//! ```
+//! sandboxed, in real time and in the simulation (about 25 s).
 
 // Tests of a tool, never run under labrt's simulation.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
@@ -16,7 +10,6 @@ use std::time::Duration;
 use test_scripts::runner::{self, RunSpec, Sandbox, Verdict};
 
 #[test]
-#[ignore = "builds the lab crates; run with --ignored"]
 fn lab_tests_pass_in_the_sandbox_with_a_verdict() {
     let selection = ["--quiet", "-p", "raft", "-p", "kvraft"].map(String::from);
     let binaries = runner::build(&selection).expect("the labs build");
