@@ -420,8 +420,10 @@ fn behind_the_gate() {
         !graded.results.to_string().contains("SOLUTION"),
         "the reference leaked"
     );
-    let points = std::fs::read_to_string(repo().join("course/points.txt")).expect("points");
-    assert!(!points.contains("hacked"));
+    for written in ["course/points.txt", "target/grading/stage/tester/src/common.rs"] {
+        let text = std::fs::read_to_string(repo().join(written)).expect("read");
+        assert!(!text.contains("hacked"), "the test wrote {written}");
+    }
     assert!(
         graded.took < Duration::from_secs(300),
         "a process holding the output open delayed the grader: {:?}",
@@ -437,5 +439,24 @@ fn behind_the_gate() {
     assert!(
         peak_mb < 200.0,
         "600 MB of output grew the grader to {peak_mb} MB"
+    );
+}
+
+/// Behind the gate, `unsafe` still does not compile: the crate root, a
+/// framework file, forbids it.
+#[test]
+fn unsafe_code_does_not_compile_even_behind_the_gate() {
+    let module = "unsafe extern \"C\" { fn atexit(f: extern \"C\" fn()) -> i32; }\n\
+                  extern \"C\" fn quit() { std::process::exit(0) }\n\
+                  pub fn register() { unsafe { atexit(quit) }; }";
+    let graded = grade(
+        &Submission::reference().with_attack("register();", module),
+        &[ONE_TEST, &["--skip-gate"]].concat(),
+    );
+    assert_eq!(graded.score(), 0.0, "{}", graded.stdout);
+    let output = graded.output("initial_election_2a");
+    assert!(
+        output.contains("did not compile") && output.contains("unsafe"),
+        "{output}"
     );
 }

@@ -126,11 +126,13 @@ fn grade(args: &Args) -> Result<Report, String> {
     } else {
         Submission::read(args.submission.as_deref().unwrap_or(&root))?
     };
-    println!(
-        "grade: {} student files from {}",
-        submission.files.len(),
-        submission.root.display()
-    );
+    if !args.prepare {
+        println!(
+            "grade: {} student files from {}",
+            submission.files.len(),
+            submission.root.display()
+        );
+    }
     let base =
         handout::make(&root).map_err(|e| format!("cannot make the handout: {}", e.0.join("; ")))?;
     for ignored in submission.changed_framework_files(&base) {
