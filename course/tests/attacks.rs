@@ -420,7 +420,10 @@ fn behind_the_gate() {
         !graded.results.to_string().contains("SOLUTION"),
         "the reference leaked"
     );
-    for written in ["course/points.txt", "target/grading/stage/tester/src/common.rs"] {
+    for written in [
+        "course/points.txt",
+        "target/grading/stage/tester/src/common.rs",
+    ] {
         let text = std::fs::read_to_string(repo().join(written)).expect("read");
         assert!(!text.contains("hacked"), "the test wrote {written}");
     }
