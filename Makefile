@@ -47,8 +47,9 @@ help:
 build:
 	$(CARGO) build --workspace --all-targets
 
+# Every test, even after a failure: all failures are reported at the end.
 test:
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --no-fail-fast
 
 test-2:
 	$(RAFT_TESTS) _2
@@ -62,10 +63,13 @@ test-3:
 test-3a test-3b:
 	$(KV_TESTS) _$(subst test-,,$@)
 
-# A test of lab 3 ends in _3a or _3b; any other is lab 2's.
+# dstest --which finds the test's lab from the test files (and names the
+# closest tests if there is no such test), without building anything.
 test-one:
 	@test -n "$(T)" || { echo "usage: make test-one T=<test name>, e.g. T=initial_election_2a" >&2; exit 2; }
-	$(if $(filter %_3a %_3b,$(T)),$(KV_TESTS),$(RAFT_TESTS)) -- --exact $(T)
+	@lab=$$($(TOOL) dstest -- --which "$(T)") && \
+	    echo "$(SIMENV) $(CARGO) test $$lab -- --exact $(T)" && \
+	    $(SIMENV) $(CARGO) test $$lab -- --exact $(T)
 
 stress:
 	@$(TOOL) dstest -- $(TESTS) -n $(N) -p $(P) $(if $(filter 1,$(SIM)),--sim) $(ARGS)

@@ -110,28 +110,6 @@ pub fn part_of(test: &str) -> Option<String> {
     normalize_part(test.rsplit_once('_')?.1)
 }
 
-/// The test functions of a test file, in the file's order: the names of the
-/// `fn`s that follow a `#[test]` line. Read from the source, not the test
-/// binary, so that a submission that does not compile can still be graded
-/// test by test, and tests are numbered in MIT's order, not alphabetically.
-pub fn test_names_in_source(source: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut after_test_attribute = false;
-    for line in source.lines().map(str::trim) {
-        if line == "#[test]" {
-            after_test_attribute = true;
-        } else if after_test_attribute && let Some(rest) = line.strip_prefix("fn ") {
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            names.push(name);
-            after_test_attribute = false;
-        }
-    }
-    names
-}
-
 /// One graded test.
 #[derive(Clone, Debug)]
 pub struct TestResult {
@@ -415,12 +393,6 @@ mod tests {
         assert_eq!(part_of("basic_3b").as_deref(), Some("3B"));
         assert_eq!(part_of("helper"), None);
         assert_eq!(part_of("fixture_passes"), None);
-    }
-
-    #[test]
-    fn test_names_are_read_in_file_order() {
-        let src = "fn helper() {}\n#[test]\nfn b_2a() {\n}\n\n#[test]\nfn a_2a() {}\nfn x() {}\n";
-        assert_eq!(test_names_in_source(src), ["b_2a", "a_2a"]);
     }
 
     #[test]

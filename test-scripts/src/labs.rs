@@ -8,6 +8,9 @@
 //! submission with the staff's copy of each, and the source gate
 //! (`gate`) checks only the student's.
 
+use std::io;
+use std::path::Path;
+
 /// One lab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lab {
@@ -38,6 +41,12 @@ pub const LABS: &[Lab] = &[
 ];
 
 impl Lab {
+    /// The lab's tests, read from its test file under `root` (see
+    /// [`test_names_in_source`]).
+    pub fn test_names(&self, root: &Path) -> io::Result<Vec<String>> {
+        std::fs::read_to_string(root.join(self.test_file)).map(|s| test_names_in_source(&s))
+    }
+
     /// Whether `path` (relative to the repository's root, `/`-separated) is
     /// one of this lab's student files.
     pub fn owns(&self, path: &str) -> bool {
@@ -54,6 +63,45 @@ impl Lab {
     }
 }
 
+/// The test functions of a test file, in the file's order: the names of the
+/// `fn`s that follow a `#[test]` attribute (on their line or the one
+/// before). Read from the source, not the test binary, so that a submission
+/// that does not compile can still be graded test by test, tests are
+/// numbered in MIT's order, not alphabetically, and a name is checked
+/// without building anything.
+pub fn test_names_in_source(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut after_test_attribute = false;
+    for line in source.lines().map(str::trim) {
+        let line = match line.strip_prefix("#[test]") {
+            Some(rest) => {
+                after_test_attribute = true;
+                rest.trim_start()
+            }
+            None => line,
+        };
+        if after_test_attribute && let Some(rest) = line.strip_prefix("fn ") {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            names.push(name);
+            after_test_attribute = false;
+        }
+    }
+    names
+}
+
+/// The lab whose tests include `test`, from the test files under `root`.
+pub fn lab_of_test(root: &Path, test: &str) -> io::Result<Option<&'static Lab>> {
+    for lab in LABS {
+        if lab.test_names(root)?.iter().any(|name| name == test) {
+            return Ok(Some(lab));
+        }
+    }
+    Ok(None)
+}
+
 /// Whether `path` (relative to the repository's root) is a student file of
 /// any lab.
 pub fn is_student_file(path: &str) -> bool {
@@ -63,6 +111,26 @@ pub fn is_student_file(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_names_are_read_in_file_order() {
+        let src = "fn helper() {}\n#[test]\nfn b_2a() {\n}\n\n#[test]\nfn a_2a() {}\nfn x() {}\n\
+                   #[test] fn c_2a() {}\n";
+        assert_eq!(test_names_in_source(src), ["b_2a", "a_2a", "c_2a"]);
+    }
+
+    #[test]
+    fn every_lab_test_has_its_lab() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let lab = |test| {
+            lab_of_test(&root, test)
+                .expect("the test files")
+                .map(|l| l.package)
+        };
+        assert_eq!(lab("initial_election_2a"), Some("raft"));
+        assert_eq!(lab("basic_3a"), Some("kvraft"));
+        assert_eq!(lab("no_such_test_2b"), None);
+    }
 
     #[test]
     fn student_files_are_the_student_modules_and_what_is_under_them() {

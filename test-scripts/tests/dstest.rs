@@ -300,3 +300,29 @@ fn ctrl_c_stops_the_runs_and_prints_what_finished() {
     );
     assert_eq!(last_line(&stdout), "1 passed, 0 failed");
 }
+
+/// `--which` (for `make test-one`) names a test's lab, or fails with the
+/// closest names: a typo must not run zero tests and pass.
+#[test]
+fn which_names_the_lab_of_a_test_or_the_closest_tests() {
+    let which = |test: &str| {
+        Command::new(env!("CARGO_BIN_EXE_dstest"))
+            .args(["--which", test])
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .output()
+            .unwrap()
+    };
+    let found = which("basic_3a");
+    assert!(found.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&found.stdout).trim(),
+        "-p kvraft --test kvraft_test"
+    );
+    let typo = which("no_such_test_2b");
+    assert_eq!(typo.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert!(
+        stderr.contains("no test is named") && stderr.contains("_2b"),
+        "{stderr}"
+    );
+}

@@ -451,10 +451,11 @@ fn selected_parts(args: &Args, points: &Points) -> Result<Vec<String>, String> {
 fn lab_tests(parts: &[String]) -> Result<Vec<(usize, String)>, String> {
     let mut tests = Vec::new();
     for (i, lab) in LABS.iter().enumerate() {
-        let source = std::fs::read_to_string(lab.test_file)
+        let names = lab
+            .test_names(Path::new("."))
             .map_err(|e| format!("cannot read {}: {e}", lab.test_file))?;
         tests.extend(
-            course::grade::test_names_in_source(&source)
+            names
                 .into_iter()
                 .filter(|name| part_of(name).is_some_and(|p| parts.contains(&p)))
                 .map(|name| (i, name)),

@@ -32,15 +32,14 @@ pub fn lab_recorded_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/histories/{name}.edn"))
 }
 
-/// Where the recorded histories are: `shared/` beside the repository, as on
-/// the developers' machines and in CI. Panics if they are missing: a test
-/// that silently skipped them would pass without checking anything.
+/// Where porcupine's recorded histories are: `tests/histories/porcupine-kv`
+/// (their README says where they come from). Panics if they are missing: a
+/// test that silently skipped them would pass without checking anything.
 pub fn recorded_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference/histories/porcupine-kv");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/histories/porcupine-kv");
     assert!(
         dir.join("c01-ok.txt").is_file(),
-        "the recorded histories are missing: expected {} (shared/ beside the repository)",
+        "the recorded histories are missing: expected {}",
         dir.display()
     );
     dir

@@ -80,6 +80,7 @@ use rand::{Rng, SeedableRng};
 
 use report::{RunRecord, Summary, TestRuns};
 use select::Candidate;
+use test_scripts::labs::LABS;
 use test_scripts::runner::{self, RunResult, RunSpec, TestBinary, Verdict};
 
 /// The exit code after Ctrl-C, as for a shell command ended by SIGINT.
@@ -97,8 +98,14 @@ const ERROR: u8 = 2;
 struct Cli {
     /// Tests to run: names (initial_election_2a), parts (2A: the tests whose names end in _2a),
     /// or pieces of names (election)
-    #[arg(required = true, value_name = "TEST")]
+    #[arg(required_unless_present = "which", value_name = "TEST")]
     tests: Vec<String>,
+
+    /// Print the cargo arguments that run the test named TEST, like `-p raft
+    /// --test raft_test`, or fail naming the closest tests; builds nothing
+    /// (`make test-one` uses it)
+    #[arg(long, value_name = "TEST", conflicts_with = "tests")]
+    which: Option<String>,
 
     /// Runs of each test
     #[arg(short = 'n', long = "iter", value_name = "N", default_value = "10", value_parser = at_least_one)]
@@ -214,6 +221,9 @@ impl Stop {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(test) = &cli.which {
+        return which(test);
+    }
     let stop = Arc::new(Stop::default());
     let handler = Arc::clone(&stop);
     if let Err(err) = ctrlc::set_handler(move || handler.interrupt()) {
@@ -226,6 +236,43 @@ fn main() -> ExitCode {
         Err(_) if stop.interrupted() => conclude(&cli, &[], &stop),
         Err(message) => {
             eprintln!("dstest: {message}");
+            ExitCode::from(ERROR)
+        }
+    }
+}
+
+/// `--which`: the lab test named `test`, from the labs' test files under
+/// the current directory.
+fn which(test: &str) -> ExitCode {
+    let mut candidates = Vec::new();
+    for lab in LABS {
+        match lab.test_names(Path::new(".")) {
+            Ok(names) => candidates.extend(names.into_iter().map(|name| Candidate {
+                name,
+                target: lab.test_target.to_string(),
+            })),
+            Err(e) => {
+                eprintln!(
+                    "dstest: cannot read {}: {e} (run from the repository's root)",
+                    lab.test_file
+                );
+                return ExitCode::from(ERROR);
+            }
+        }
+    }
+    match candidates.iter().find(|c| c.name == test) {
+        Some(found) => {
+            let lab = LABS.iter().find(|lab| lab.test_target == found.target);
+            let package = lab.map_or("", |lab| lab.package);
+            println!("-p {package} --test {}", found.target);
+            ExitCode::SUCCESS
+        }
+        None => {
+            let closest = select::closest(test, &candidates);
+            eprintln!(
+                "dstest: no test is named {test:?}; closest: {}",
+                closest.join(", ")
+            );
             ExitCode::from(ERROR)
         }
     }

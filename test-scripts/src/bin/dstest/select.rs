@@ -140,7 +140,7 @@ fn parts(candidates: &[Candidate]) -> Vec<String> {
 }
 
 /// The [`SUGGESTIONS`] names nearest to `pattern` by edit distance.
-fn closest(pattern: &str, candidates: &[Candidate]) -> Vec<String> {
+pub fn closest(pattern: &str, candidates: &[Candidate]) -> Vec<String> {
     let mut names: Vec<&str> = candidates.iter().map(|c| c.name.as_str()).collect();
     names.sort_by_key(|name| (strsim::levenshtein(pattern, name), *name));
     names.dedup();
