@@ -275,7 +275,10 @@ impl Report {
                 if t.passed {
                     out.push_str("/>\n");
                 } else {
-                    let first_line = t.output.lines().rev().find(|l| !l.trim().is_empty());
+                    // The output starts with the verdict ("run 1 of 1: failed
+                    // (signal: 11)", "the tests did not compile:"); the test's
+                    // own last words are in the body.
+                    let first_line = t.output.lines().find(|l| !l.trim().is_empty());
                     let _ = writeln!(
                         out,
                         ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
@@ -338,7 +341,8 @@ mod tests {
             output: if passed {
                 String::new()
             } else {
-                "Test (2B): basic agreement ...\nexpected one leader, got none (LAB_SEED=7) <&>\u{1b}"
+                "run 1 of 1: failed (signal: 11 (SIGSEGV)) (LAB_SEED=7)\n\
+                 Test (2B): basic agreement ...\nexpected one leader, got none <&>\u{1b}"
                     .to_string()
             },
         }
@@ -448,6 +452,10 @@ mod tests {
         assert!(xml.contains("<testsuite name=\"2A\" tests=\"2\" failures=\"0\""));
         assert!(xml.contains("<testsuite name=\"2B\" tests=\"1\" failures=\"1\""));
         assert!(xml.contains("&lt;&amp;&gt;"), "text not escaped: {xml}");
+        assert!(
+            xml.contains("<failure message=\"run 1 of 1: failed (signal: 11 (SIGSEGV))"),
+            "the failure message is the verdict: {xml}"
+        );
         assert!(!xml.contains('\u{1b}'), "control character left in XML");
     }
 

@@ -241,6 +241,10 @@ fn bad_flags_are_usage_errors() {
         (&["2A", "--timeout", "soon"], "--timeout <SECONDS>"),
         (&["2A", "--growth", "5"], "--loop"),
         (&[], "<TEST>"),
+        (
+            &["pass_9a", "--json", "/nonexistent/dir/summary.json"],
+            "cannot write /nonexistent/dir/summary.json",
+        ),
     ] {
         let (output, _) = run(&dir, args);
         let stderr = String::from_utf8_lossy(&output.stderr);

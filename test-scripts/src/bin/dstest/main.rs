@@ -279,6 +279,11 @@ fn which(test: &str) -> ExitCode {
 }
 
 fn dstest(cli: &Cli, stop: &Stop) -> Result<ExitCode, String> {
+    // Written at the end; a path that cannot be written must not cost the
+    // whole sweep first.
+    if let Some(path) = &cli.json {
+        fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     let binaries = runner::build(&cli.cargo_selection()).map_err(|e| e.to_string())?;
     if binaries.is_empty() {
         return Err(format!(
