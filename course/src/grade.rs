@@ -136,7 +136,7 @@ impl TestResult {
     }
 }
 
-/// The end of `output`, at most [`OUTPUT_CAP`] bytes, as text.
+/// The end of `output`, at most `OUTPUT_CAP` (8 KiB) bytes, as text.
 pub fn cap_output(output: &[u8]) -> String {
     let text = String::from_utf8_lossy(output);
     if text.len() <= OUTPUT_CAP {

@@ -24,7 +24,6 @@
 //! // process; these never do.
 //! assert_eq!(build(), build());
 //! ```
-//! ```
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::BuildHasherDefault;

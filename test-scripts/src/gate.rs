@@ -96,7 +96,7 @@ impl fmt::Display for Violation {
 /// The largest student file the gate reads, five times the reference Raft.
 pub const MAX_SOURCE: usize = 256 * 1024;
 
-/// The deepest code the gate reads, in tokens (see [`parse_depth`]):
+/// The deepest code the gate reads, in tokens (see `parse_depth`):
 /// parsing is recursive, and a submission must not be able to overflow the
 /// grader's stack. The deepest file of raftlab reaches 137.
 pub const MAX_DEPTH: usize = 512;

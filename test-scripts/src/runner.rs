@@ -378,9 +378,9 @@ const READ_BURST: usize = 4 << 20;
 ///
 /// The child's whole process group is killed (SIGKILL) when `spec.timeout`
 /// passes (verdict [`Verdict::TimedOut`]) or when `cancel` becomes true
-/// ([`Verdict::Cancelled`]), within [`POLL`] of either, and as soon as the
+/// ([`Verdict::Cancelled`]), within `POLL` (10 ms) of either, and as soon as the
 /// child exits, so that its own children cannot outlive it. Output still
-/// in the pipe is read for at most [`GRACE`] after that.
+/// in the pipe is read for at most `GRACE` (1 s) after that.
 pub fn run(spec: &RunSpec<'_>, cancel: &AtomicBool) -> Result<RunResult, Error> {
     let executable = &spec.binary.executable;
     let io_error = |what: &str| {

@@ -18,7 +18,7 @@
 //!
 //! Flags:
 //!
-//! * `-c, --columns N`: one column per peer S0..S<N-1> after the time,
+//! * `-c, --columns N`: one column per peer `S0..S<N-1>` after the time,
 //!   headed by the peers' names; a message shows as `TOPIC message` in its
 //!   peer's column, wrapped to the column's width. Columns share the
 //!   terminal's width (160 characters when stdout is not a terminal). A line
@@ -77,7 +77,7 @@ struct Cli {
     /// The log to read; stdin if absent
     file: Option<PathBuf>,
 
-    /// One column per peer, S0 to S<N-1>
+    /// One column per peer, `S0` to `S<N-1>`
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     columns: Option<u16>,
 

@@ -115,7 +115,7 @@ struct Cli {
     #[arg(short = 'p', long = "workers", value_name = "N", default_value = "1", value_parser = at_least_one)]
     workers: usize,
 
-    /// Directory for the logs of failed runs, <test>_<run>.log
+    /// Directory for the logs of failed runs, `<test>_<run>.log`
     #[arg(short, long, value_name = "DIR", default_value = "dstest-logs")]
     output: PathBuf,
 
