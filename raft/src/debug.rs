@@ -1,4 +1,4 @@
-//! Topic logging for debugging Raft (and, later, the KV server).
+//! Topic logging for debugging Raft and the KV server.
 //!
 //! ```
 //! # use raft::dlog;

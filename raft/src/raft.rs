@@ -16,8 +16,9 @@
 //!
 //! The shape we suggest (and the reference solution uses):
 //! - one `Mutex` around all mutable state, held only for short moments;
-//! - a ticker thread that sleeps in small steps and starts elections when
-//!   the election timer runs out, and sends heartbeats when leading;
+//! - a ticker thread that starts elections when the election timer runs
+//!   out, and sends heartbeats when leading (sleeping in small steps works;
+//!   the reference waits on a `Condvar` until the next timer is due);
 //! - each RPC sent from a thread of its own, with the lock released while it
 //!   waits for the reply (a peer holding its lock while it waits cannot
 //!   answer anyone else, and the network may take seconds to answer);
@@ -225,7 +226,7 @@ struct Log<C> {
     first: usize,
     entries: Vec<Entry<C>>,
     /// The entries encoded one after the other, kept in step with
-    /// `entries` (see `Persistent::encode`)...
+    /// `entries` (see `Persistent::encode_into`)...
     encoded: Vec<u8>,
     /// ...where entry `i` ends at `ends[i]`.
     ends: Vec<usize>,
