@@ -26,6 +26,7 @@ TESTS ?= 2A
 N ?= 10
 P ?= 2
 
+# The staff's targets are listed only where course/ is (not in the handout).
 help:
 	@echo "make test-2a                   the 2A tests (likewise test-2b, test-2c, test-2d)"
 	@echo "make test-2                    all of lab 2"
@@ -34,15 +35,18 @@ help:
 	@echo "make stress TESTS=2A N=100 P=4 run tests many times in parallel, each with its own seed"
 	@echo "  ... SIM=1                    any test target in the deterministic simulation (virtual time)"
 	@echo "make dslogs LOG=FILE           pretty-print a LAB_LOG log (ARGS='-c 3' for columns)"
-	@echo "make grade                     grade the lab code in this tree (PARTS='2A 2B', RUNS=k)"
-	@echo "make grade SUBMISSION=DIR      grade a student's tree (its student files, in a sandbox)"
-	@echo "make autograder                (staff) Gradescope's autograder zip, in target/autograder"
 	@echo "make test                      run every test of the workspace"
 	@echo "make lint                      the source gate, cargo fmt --check, clippy with warnings as errors"
 	@echo "make bench                     labrt overhead, labrpc throughput, linearizability checking times"
 	@echo "make sim-speed SEEDS=100 P=2   how many seeds per second the simulation runs of each lab"
-	@echo "make handout                   (staff) write the student handout to target/handout/raftlab"
-	@echo "make check-handout             (staff) make the handout; build, lint and test-2a it as CI does"
+	@if [ -d course ]; then \
+	    echo "staff:"; \
+	    echo "make grade                     grade the lab code in this tree (PARTS='2A 2B', RUNS=k)"; \
+	    echo "make grade SUBMISSION=DIR      grade a student's tree (its student files, in a sandbox)"; \
+	    echo "make autograder                Gradescope's autograder zip, in target/autograder"; \
+	    echo "make handout                   write the student handout to target/handout/raftlab"; \
+	    echo "make check-handout             make the handout; build, lint and test-2a it as CI does"; \
+	fi
 
 build:
 	$(CARGO) build --workspace --all-targets
