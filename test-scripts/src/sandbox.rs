@@ -25,6 +25,9 @@
 //!   `RLIMIT_NPROC` and could signal or read anything. Failing to switch is
 //!   an error. Not run as root, it keeps its uid.
 //! * `PR_SET_NO_NEW_PRIVS`: no setuid binary can give privileges back.
+//! * namespaces, run as root: a network namespace with no interface up (no
+//!   UDP, which Landlock does not cover) and an IPC namespace of its own;
+//!   best effort (a container may forbid them).
 //! * Landlock, with the highest ABI this crate knows, downgraded to what the
 //!   kernel offers: the program may read and execute beneath the `--read`
 //!   directories, do anything beneath the `--write` ones, and read and
@@ -308,6 +311,8 @@ pub struct Applied {
     pub no_new_privs: bool,
     /// The uid and gid it ran the program as.
     pub user: (u32, u32),
+    /// The namespaces of its own it runs in, or why none.
+    pub namespaces: String,
 }
 
 impl fmt::Display for Applied {
@@ -320,6 +325,9 @@ impl fmt::Display for Applied {
         )?;
         if self.no_new_privs {
             write!(f, ", no_new_privs")?;
+        }
+        if !self.namespaces.is_empty() {
+            write!(f, ", {}", self.namespaces)?;
         }
         let (uid, gid) = self.user;
         match uid {
@@ -427,6 +435,7 @@ fn sandbox_self(args: &Args) -> Result<Applied, String> {
     let ruleset = landlock_ruleset(args)?;
 
     let root = Uid::effective().is_root();
+    applied.namespaces = enter_namespaces(root);
     applied.user = (Uid::current().as_raw(), Gid::current().as_raw());
     if root && !args.keep_user {
         let (uid, gid) = args.user.unwrap_or(NOBODY);
@@ -555,4 +564,22 @@ fn show_size(value: u64, resource: Resource) -> String {
 /// The number of a Landlock ABI (the crate's enum has no conversion out).
 fn abi_number(abi: ABI) -> i32 {
     (1..=64).find(|&n| ABI::from(n) == abi).unwrap_or(0)
+}
+
+/// Puts the launcher (and so the program) in a network and an IPC namespace
+/// of its own, where the kernel lets it: no interface is up there, so no
+/// UDP, TCP or abstract unix socket reaches the host (Landlock covers TCP
+/// and abstract sockets but not UDP), and no System V IPC is shared. Only
+/// root may make them without a user namespace, which is not tried: the
+/// other layers stand without this one, and a container that forbids it
+/// (no `CAP_SYS_ADMIN`) is isolated from the host by its own namespaces.
+fn enter_namespaces(root: bool) -> String {
+    use nix::sched::{CloneFlags, unshare};
+    if !root {
+        return "no namespaces (not root)".to_string();
+    }
+    match unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC) {
+        Ok(()) => "namespaces (net, ipc)".to_string(),
+        Err(e) => format!("no namespaces ({e})"),
+    }
 }

@@ -136,6 +136,19 @@ fn hostile_read_environ() {
     }
 }
 
+/// Sends a UDP datagram on the loopback (to reach a process outside the
+/// sandbox: Landlock does not cover UDP), then reports a pass.
+#[test]
+fn hostile_udp() {
+    if armed_seed().is_some() {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0");
+        let sent = socket.and_then(|s| s.send_to(b"verdict?", "127.0.0.1:9"));
+        if let Err(e) = sent {
+            panic!("fixture: could not send UDP: {e}");
+        }
+    }
+}
+
 /// Kills its parent, the grader, then reports a pass.
 #[test]
 fn hostile_signal_parent() {

@@ -58,6 +58,7 @@ fn finds_and_lists_the_fixture() {
             "hostile_grandchild",
             "hostile_read_environ",
             "hostile_signal_parent",
+            "hostile_udp",
             "hostile_write_outside",
             "pass_9a",
             "seeded_9c"
@@ -285,6 +286,22 @@ fn a_sandboxed_test_cannot_read_proc() {
         result.verdict
     );
     assert!(text.contains("could not read /proc/self/environ"), "{text}");
+}
+
+/// Run as root, the test has a network of its own with nothing up in it.
+#[test]
+fn a_sandboxed_test_cannot_send_udp() {
+    if !nix::unistd::Uid::effective().is_root() {
+        return;
+    }
+    let result = run_spec(&guarded("hostile_udp"));
+    let text = output(&result);
+    assert!(
+        matches!(result.verdict, Verdict::Failed(_)),
+        "{:?}: {text}",
+        result.verdict
+    );
+    assert!(text.contains("could not send UDP"), "{text}");
 }
 
 #[test]
