@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus};
 use serde::Serialize;
 
 /// How much of a failed test's output a report keeps: its end, where the
@@ -244,53 +245,43 @@ impl Report {
         serde_json::to_string_pretty(&results).expect("plain data serializes")
     }
 
-    /// JUnit XML: one `testsuite` per part.
+    /// JUnit XML: one `testsuite` per part, a `failure` per failed test
+    /// whose message is the verdict (the first line of its output).
     pub fn junit_xml(&self) -> String {
-        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let _ = writeln!(
-            out,
-            "<testsuites name=\"raftlab\" tests=\"{}\" failures=\"{}\" time=\"{:.3}\">",
-            self.tests.len(),
-            self.failed(),
-            self.execution_time.as_secs_f64()
-        );
+        let mut report = quick_junit::Report::new("raftlab");
+        report.set_time(self.execution_time);
         let mut parts: Vec<&str> = self.tests.iter().map(|t| t.part.as_str()).collect();
         parts.dedup();
         for part in parts {
-            let tests: Vec<&TestResult> = self.tests.iter().filter(|t| t.part == part).collect();
-            let failures = tests.iter().filter(|t| !t.passed).count();
-            let time: f64 = tests.iter().map(|t| t.duration.as_secs_f64()).sum();
-            let _ = writeln!(
-                out,
-                "  <testsuite name=\"{part}\" tests=\"{}\" failures=\"{failures}\" time=\"{time:.3}\">",
-                tests.len()
+            let mut suite = quick_junit::TestSuite::new(part);
+            suite.set_time(
+                self.tests
+                    .iter()
+                    .filter(|t| t.part == part)
+                    .map(|t| t.duration)
+                    .sum(),
             );
-            for t in tests {
-                let _ = write!(
-                    out,
-                    "    <testcase name=\"{}\" classname=\"lab.{part}\" time=\"{:.3}\"",
-                    xml_escape(&t.name),
-                    t.duration.as_secs_f64()
-                );
-                if t.passed {
-                    out.push_str("/>\n");
+            for t in self.tests.iter().filter(|t| t.part == part) {
+                let status = if t.passed {
+                    TestCaseStatus::success()
                 } else {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     // The output starts with the verdict ("run 1 of 1: failed
-                    // (signal: 11)", "the tests did not compile:"); the test's
-                    // own last words are in the body.
-                    let first_line = t.output.lines().find(|l| !l.trim().is_empty());
-                    let _ = writeln!(
-                        out,
-                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                        xml_escape(first_line.unwrap_or("failed")),
-                        xml_escape(&t.output)
-                    );
-                }
+                    // (signal: 11)", "the tests did not compile:"); the
+                    // test's own last words are in the body.
+                    let verdict = t.output.lines().find(|l| !l.trim().is_empty());
+                    status.set_message(xml_text(verdict.unwrap_or("failed")));
+                    status.set_description(xml_text(&t.output));
+                    status
+                };
+                let mut case = TestCase::new(t.name.as_str(), status);
+                case.set_classname(format!("lab.{part}"));
+                case.set_time(t.duration);
+                suite.add_test_case(case);
             }
-            out.push_str("  </testsuite>\n");
+            report.add_test_suite(suite);
         }
-        out.push_str("</testsuites>\n");
-        out
+        report.to_string().expect("plain text serializes")
     }
 }
 
@@ -307,23 +298,12 @@ fn trim_number(x: f64) -> String {
     }
 }
 
-/// Escapes text for XML attributes and content, dropping the control
-/// characters XML 1.0 cannot hold at all (test output may have some).
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
-    out
+/// `text` without the control characters XML 1.0 cannot hold (a test's
+/// colored output has ESC); quick-junit escapes the rest.
+fn xml_text(text: &str) -> String {
+    text.chars()
+        .filter(|&c| !c.is_control() || matches!(c, '\n' | '\t' | '\r'))
+        .collect()
 }
 
 #[cfg(test)]
@@ -449,8 +429,15 @@ mod tests {
             }
         }
         assert!(open.is_empty(), "unclosed {open:?}");
-        assert!(xml.contains("<testsuite name=\"2A\" tests=\"2\" failures=\"0\""));
-        assert!(xml.contains("<testsuite name=\"2B\" tests=\"1\" failures=\"1\""));
+        let suite = |name: &str| {
+            let tag = format!("<testsuite name=\"{name}\"");
+            xml.lines()
+                .find(|l| l.contains(&tag))
+                .unwrap_or("")
+                .to_string()
+        };
+        assert!(suite("2A").contains("tests=\"2\"") && suite("2A").contains("failures=\"0\""));
+        assert!(suite("2B").contains("tests=\"1\"") && suite("2B").contains("failures=\"1\""));
         assert!(xml.contains("&lt;&amp;&gt;"), "text not escaped: {xml}");
         assert!(
             xml.contains("<failure message=\"run 1 of 1: failed (signal: 11 (SIGSEGV))"),
