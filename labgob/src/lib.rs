@@ -34,7 +34,6 @@ use std::fmt::{self, Debug};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use labrt::sync::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -172,18 +171,32 @@ fn check_round_trip<T: DeserializeOwned + Debug>(value: &T, bytes: &[u8]) {
 
 /// How many values of each type were checked; a type that was warned
 /// about counts as fully checked (one warning per type is enough).
-static CHECKED: Mutex<BTreeMap<&'static str, usize>> = Mutex::new(BTreeMap::new());
+///
+/// A std lock, not labrt's: it is held for a few instructions, never across
+/// a labrt call, and it must not be a scheduling point of the simulation,
+/// or a test's schedule would depend on the tests that encoded before it in
+/// the process. (A static labrt lock is also shared by the simulated worlds
+/// of tests running at once on other OS threads.)
+#[allow(clippy::disallowed_types)]
+static CHECKED: std::sync::Mutex<BTreeMap<&'static str, usize>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// The counts; a panic elsewhere while they were locked leaves them usable.
+#[allow(clippy::disallowed_types)]
+fn checked() -> std::sync::MutexGuard<'static, BTreeMap<&'static str, usize>> {
+    CHECKED.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Counts one more check of `type_name`; false once it had its share.
 fn should_check(type_name: &'static str) -> bool {
-    let mut checked = CHECKED.lock();
+    let mut checked = checked();
     let n = checked.entry(type_name).or_insert(0);
     *n += 1;
     *n <= CHECKS_PER_TYPE
 }
 
 fn stop_checking(type_name: &'static str) {
-    CHECKED.lock().insert(type_name, CHECKS_PER_TYPE);
+    checked().insert(type_name, CHECKS_PER_TYPE);
 }
 
 /// Debug renderings that differ only in the order of map entries have the
