@@ -60,6 +60,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use cargo_metadata::{Message, Metadata, Package, PackageId, TargetKind};
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout};
@@ -68,7 +69,6 @@ use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::{Pid, Uid};
 use rand::TryRngCore;
 use rand::rngs::OsRng;
-use serde::Deserialize;
 
 pub use crate::sandbox::Sandbox;
 
@@ -205,18 +205,17 @@ pub fn build(selection: &[String]) -> Result<Vec<TestBinary>, Error> {
             command: describe(&command),
             source,
         })?;
-        let (Some(package), Some(target), Some(executable)) = (
-            packages.get(&message.package_id),
-            message.target,
-            message.executable,
+        let Message::CompilerArtifact(artifact) = message else {
+            continue;
+        };
+        let (Some(package), Some(executable)) = (
+            packages.get(&artifact.package_id),
+            artifact.executable.map(PathBuf::from),
         ) else {
             continue;
         };
         // Integration tests only: a library's unit tests are kind "lib".
-        if message.reason == "compiler-artifact"
-            && target.kind.iter().any(|kind| kind == "test")
-            && !built.contains(&executable)
-        {
+        if artifact.target.kind.contains(&TargetKind::Test) && !built.contains(&executable) {
             let copies = match &shared {
                 Some(copies) => copies.clone(),
                 None => {
@@ -225,10 +224,13 @@ pub fn build(selection: &[String]) -> Result<Vec<TestBinary>, Error> {
                 }
             };
             binaries.push(TestBinary {
-                package: package.name.clone(),
-                target: target.name,
+                package: package.name.to_string(),
+                target: artifact.target.name,
                 executable: copies.add(&executable)?,
-                dir: package.dir(),
+                dir: package
+                    .manifest_path
+                    .parent()
+                    .map_or_else(PathBuf::new, |dir| dir.into()),
                 copies,
             });
             built.push(executable);
@@ -841,7 +843,7 @@ fn cargo() -> Command {
 
 /// The workspace's packages by id, from `cargo metadata`: the build's JSON
 /// names a package only by its id, whose format cargo does not promise.
-fn packages() -> Result<HashMap<String, Package>, Error> {
+fn packages() -> Result<HashMap<PackageId, Package>, Error> {
     let mut command = cargo();
     command.args(["metadata", "--format-version", "1", "--no-deps"]);
     let metadata: Metadata =
@@ -883,41 +885,4 @@ fn describe(command: &Command) -> String {
         .map(|part| part.to_string_lossy())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// The part of `cargo metadata`'s output used here.
-#[derive(Deserialize)]
-struct Metadata {
-    packages: Vec<Package>,
-}
-
-#[derive(Deserialize)]
-struct Package {
-    id: String,
-    name: String,
-    manifest_path: PathBuf,
-}
-
-impl Package {
-    fn dir(&self) -> PathBuf {
-        self.manifest_path
-            .parent()
-            .map_or_else(PathBuf::new, Path::to_path_buf)
-    }
-}
-
-/// The part of one of cargo's JSON build messages used here.
-#[derive(Deserialize)]
-struct Message {
-    reason: String,
-    #[serde(default)]
-    package_id: String,
-    target: Option<Target>,
-    executable: Option<PathBuf>,
-}
-
-#[derive(Deserialize)]
-struct Target {
-    name: String,
-    kind: Vec<String>,
 }
