@@ -25,7 +25,7 @@
 //!     -- checks every partition (until 100 ms after one fails), keeping what explains the verdict:
 //! info.summary() -> String                    -- the failure in words
 //! info.write_html_to_temp_dir() -> io::Result<PathBuf>   -- the visualization (also to_html, write_html)
-//! info.partial_linearizations()               -- porcupine's longest prefixes, as history indices
+//! info.partial_linearizations()               -- for each operation its longest linearizable prefix (deduplicated)
 //!
 //! // Recorded histories (Jepsen-style EDN lines, as in porcupine's test data):
 //! read_kv_history(path) -> Result<Vec<KvOperation>, ReadError>   -- errors name the file and line

@@ -43,8 +43,9 @@ pub(crate) enum Verdict {
 
 /// What a verbose search keeps for the explanation: for each operation the
 /// longest linearizable prefix found that contains it (porcupine's
-/// "partial linearizations"). A linearizable partition's full linearization
-/// is the one prefix of all its operations.
+/// "partial linearizations"), each distinct prefix once, and only those
+/// that are some operation's longest. A linearizable partition's full
+/// linearization is the one prefix of all its operations.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Prefixes {
     /// Distinct prefixes, each a sequence of operations (partition numbers).
@@ -247,10 +248,7 @@ impl<S: Eq + Hash> Search<S> {
                 prefixes: vec![self.stack.iter().map(|f| f.op).collect()],
                 longest: vec![0; recorder.longest.len()],
             },
-            Some(Verdict::Illegal) | None => Prefixes {
-                prefixes: recorder.prefixes,
-                longest: recorder.longest,
-            },
+            Some(Verdict::Illegal) | None => recorder.into_prefixes(),
         }
     }
 }
@@ -318,10 +316,19 @@ impl List {
 
 /// Keeps, for each operation, the longest prefix on the stack it was part of
 /// when the search had to backtrack.
+///
+/// A prefix stays only while some operation's longest is it: when the last
+/// one moves on to a longer prefix, the old one is freed. Without that, a
+/// search that backtracks often kept every prefix it ever recorded (most of
+/// them nobody's longest), and the memory and the HTML page with them grew
+/// with the square of the history.
 struct Recorder {
+    /// The prefixes, by number; a freed one is left empty (numbers stay).
     prefixes: Vec<Vec<u32>>,
+    /// For each prefix, how many operations have it as their longest.
+    users: Vec<u32>,
     longest: Vec<u32>,
-    /// The memory `prefixes` takes.
+    /// The memory the live prefixes take.
     bytes: usize,
 }
 
@@ -329,6 +336,7 @@ impl Recorder {
     fn new(ops: usize) -> Recorder {
         Recorder {
             prefixes: Vec::new(),
+            users: Vec::new(),
             longest: vec![NONE; ops],
             bytes: 0,
         }
@@ -357,11 +365,49 @@ impl Recorder {
                 if shared == NONE {
                     shared = self.prefixes.len() as u32;
                     self.prefixes.push(stack.iter().map(|f| f.op).collect());
-                    self.bytes += size_of::<Vec<u32>>() + stack.len() * size_of::<u32>();
+                    self.users.push(0);
+                    self.bytes += Self::size(stack.len());
                 }
                 self.longest[op] = shared;
+                self.users[shared as usize] += 1;
+                if old != NONE {
+                    self.release(old);
+                }
             }
         }
+    }
+
+    /// One operation fewer has prefix `k` as its longest.
+    fn release(&mut self, k: u32) {
+        let k = k as usize;
+        self.users[k] -= 1;
+        if self.users[k] == 0 {
+            self.bytes -= Self::size(self.prefixes[k].len());
+            self.prefixes[k] = Vec::new();
+        }
+    }
+
+    /// The memory a prefix of `len` operations takes.
+    fn size(len: usize) -> usize {
+        size_of::<Vec<u32>>() + size_of::<u32>() + len * size_of::<u32>()
+    }
+
+    /// The live prefixes, renumbered in the order they were recorded.
+    fn into_prefixes(self) -> Prefixes {
+        let mut number = vec![NONE; self.prefixes.len()];
+        let mut prefixes = Vec::new();
+        for (k, prefix) in self.prefixes.into_iter().enumerate() {
+            if self.users[k] > 0 {
+                number[k] = prefixes.len() as u32;
+                prefixes.push(prefix);
+            }
+        }
+        let longest = self
+            .longest
+            .iter()
+            .map(|&k| if k == NONE { NONE } else { number[k as usize] })
+            .collect();
+        Prefixes { prefixes, longest }
     }
 }
 

@@ -224,6 +224,42 @@ fn linearizations_found_are_legal_and_respect_real_time() {
     }
 }
 
+#[test]
+fn each_partial_linearization_is_some_operations_longest() {
+    // As documented (and as porcupine's are): every prefix returned is the
+    // longest one found through at least one of its operations. A search
+    // that backtracks often records many prefixes that later ones outgrow.
+    let dir = recorded_dir();
+    let mut checked = 0;
+    for (name, _) in RECORDED {
+        let history = read_kv_history(dir.join(format!("{name}.txt"))).unwrap();
+        let (_, info) = check_operations_verbose(KvModel, history, None).unwrap();
+        for prefixes in info.partial_linearizations() {
+            // For each operation, the length of the longest prefix through it.
+            let mut longest: HashMap<usize, usize> = HashMap::new();
+            for prefix in &prefixes {
+                for &op in prefix {
+                    let l = longest.entry(op).or_default();
+                    *l = (*l).max(prefix.len());
+                }
+            }
+            for prefix in &prefixes {
+                assert!(
+                    prefix.iter().any(|op| longest[op] == prefix.len()),
+                    "{name}: a prefix of {} operations is no operation's longest",
+                    prefix.len()
+                );
+                checked += 1;
+            }
+            assert!(
+                prefixes.windows(2).all(|w| w[0].len() >= w[1].len()),
+                "{name}: longest first"
+            );
+        }
+    }
+    assert!(checked > 50, "only {checked} prefixes");
+}
+
 /// `prefix` (history indices) is legal for the model, and no operation in
 /// it comes after one outside it that returned before it was called.
 fn assert_legal_prefix(history: &[KvOperation], prefix: &[usize]) {
