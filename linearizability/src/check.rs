@@ -98,9 +98,12 @@ impl std::error::Error for HistoryError {}
 /// operation, plus two sentinels) must fit in a `u32`.
 const MAX_OPERATIONS: usize = (u32::MAX as usize - 2) / 2;
 
-/// Checks `history` against `model`, giving up after `timeout` (`None`:
-/// never) with [`CheckResult::Unknown`]. Stops at the first partition found
-/// illegal.
+/// Checks `history` against `model`, giving up after `timeout` with
+/// [`CheckResult::Unknown`]. Stops at the first partition found illegal.
+///
+/// `None` and `Some(Duration::ZERO)` both mean no time limit, as a zero
+/// timeout does in porcupine (the memory limit still applies); a time limit
+/// too short to decide anything is `Duration::from_nanos(1)`.
 ///
 /// ```
 /// use linearizability::{check_operations, CheckResult, KvModel, KvOperation};
@@ -293,12 +296,56 @@ const GRACE: Duration = Duration::from_millis(100);
 /// time limit must not exhaust the machine.
 const MAX_MEMORY: usize = 1 << 30;
 
+/// When a check that started at `start` stops: never for no time limit,
+/// which a zero `timeout` means too (see [`check_operations`]).
+fn deadline(start: Instant, timeout: Option<Duration>) -> Option<Instant> {
+    timeout
+        .filter(|t| !t.is_zero())
+        .and_then(|t| start.checked_add(t))
+}
+
+/// The environment variable that sets how many threads a check uses (the
+/// caller's included): a number from 1.
+pub const THREADS_ENV: &str = "LAB_LINEARIZABILITY_THREADS";
+
+/// How many threads a check uses in the simulation unless [`THREADS_ENV`]
+/// says otherwise.
+const SIM_THREADS: usize = 2;
+
+/// How many threads a check uses: [`THREADS_ENV`] if set; else, in labrt's
+/// simulation, [`SIM_THREADS`]; else one per core.
+///
+/// In the simulation the helpers are simulated threads whose turns the
+/// seed decides: their number is part of the schedule, so it must not come
+/// from the machine, or a seed would replay differently on another one.
+/// (The cores are asked only when needed, and only once the check runs
+/// long enough to want helpers: the cgroup files it reads take a good part
+/// of checking a small history.)
+fn threads() -> usize {
+    threads_for(
+        labrt::sim::enabled(),
+        std::env::var(THREADS_ENV).ok().as_deref(),
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+    )
+}
+
+fn threads_for(simulated: bool, setting: Option<&str>, cores: impl FnOnce() -> usize) -> usize {
+    match setting.map(str::trim) {
+        Some(n) => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => panic!("{THREADS_ENV} must be a number from 1, got {n:?}"),
+        },
+        None if simulated => SIM_THREADS,
+        None => cores(),
+    }
+}
+
 /// Checks the partitions `which` and returns their results in the same
 /// order, with the prefixes kept if `record`.
 ///
 /// The partitions' searches take turns in slices of [`SLICE`] steps, on
 /// the calling thread and, once the check has taken [`HELPERS_AFTER`], on
-/// helper threads, one per further core. They stop at the deadline, at
+/// helper threads, up to [`threads`] in all. They stop at the deadline, at
 /// [`MAX_MEMORY`], and once one partition is illegal: at once if not
 /// `record` (the verdict is known), else after [`GRACE`]. The [`Limit`]
 /// returned says which of these stopped them.
@@ -314,7 +361,7 @@ fn run<M: Model>(
     let start = Instant::now();
     let work = Arc::new(Work {
         queue: Mutex::new(which.iter().map(|&p| Turn { p, search: None }).collect()),
-        stop: Mutex::new((timeout.and_then(|t| start.checked_add(t)), Limit::Time)),
+        stop: Mutex::new((deadline(start, timeout), Limit::Time)),
         memory: AtomicUsize::new(0),
         record,
     });
@@ -324,10 +371,7 @@ fn run<M: Model>(
     while work.step(checker, &mut done) {
         if !helped && start.elapsed() >= HELPERS_AFTER {
             helped = true;
-            // (Asked only now: it reads the cgroup files, which takes a
-            // good part of checking a small history.)
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            helpers = (1..cores.min(which.len()))
+            helpers = (1..threads().min(which.len()))
                 .map(|i| {
                     let (checker, work) = (Arc::clone(checker), Arc::clone(&work));
                     labrt::thread::spawn_named(format!("linearizability-{i}"), move || {
@@ -550,5 +594,45 @@ impl<M: Model> LinearizationInfo<M> {
         (0..self.results.len())
             .filter(|&p| self.results[p].0 == CheckResult::Unknown)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_decides_the_threads_only_outside_the_simulation() {
+        let host = |n: usize| move || n;
+        // Outside the simulation: one per core, unless set.
+        assert_eq!(threads_for(false, None, host(1)), 1);
+        assert_eq!(threads_for(false, None, host(64)), 64);
+        assert_eq!(threads_for(false, Some("3"), host(64)), 3);
+        // In it, the number never depends on the machine: a seed's schedule
+        // (which thread runs at each step) is the same on any host. Forcing
+        // 1 or 4 gives other schedules, each the same on every host.
+        for cores in [1, 2, 4, 64] {
+            let never = || -> usize { panic!("the simulation asked the host") };
+            assert_eq!(threads_for(true, None, never), SIM_THREADS, "{cores}");
+            assert_eq!(threads_for(true, Some("1"), host(cores)), 1);
+            assert_eq!(threads_for(true, Some(" 4 "), host(cores)), 4);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "LAB_LINEARIZABILITY_THREADS must be a number from 1, got \"0\"")]
+    fn zero_threads_is_refused() {
+        threads_for(true, Some("0"), || 1);
+    }
+
+    #[test]
+    fn a_zero_timeout_means_no_limit() {
+        let now = Instant::now();
+        assert_eq!(deadline(now, None), None);
+        assert_eq!(deadline(now, Some(Duration::ZERO)), None);
+        assert_eq!(
+            deadline(now, Some(Duration::from_secs(1))),
+            Some(now + Duration::from_secs(1))
+        );
     }
 }

@@ -15,6 +15,9 @@ use crate::model::{Model, Operation};
 pub const STRICT_ENV: &str = "LAB_LINEARIZABILITY_STRICT";
 
 /// How long [`check_history`] may search, and what an undecided check means.
+///
+/// A zero duration means no time limit, as in
+/// [`check_operations`](crate::check_operations).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Budget {
     /// The time limit of the first check (MIT's `linearizabilityCheckTimeout`).

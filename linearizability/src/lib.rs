@@ -20,7 +20,8 @@
 //!
 //! // The porcupine-style API underneath:
 //! check_operations(model, history, timeout) -> Result<CheckResult, HistoryError>
-//!     -- Ok, Illegal, or Unknown if `timeout` ran out; stops at the first illegal partition.
+//!     -- Ok, Illegal, or Unknown if `timeout` ran out (None or zero: no limit, as in porcupine);
+//!     -- stops at the first illegal partition.
 //! check_operations_verbose(model, history, timeout) -> Result<(CheckResult, LinearizationInfo<M>), HistoryError>
 //!     -- checks every partition (until 100 ms after one fails), keeping what explains the verdict:
 //! info.summary() -> String                    -- the failure in words
@@ -80,7 +81,10 @@
 //! is real); any Illegal partition makes the history Illegal. Partitions
 //! take turns on the threads in short slices, as goroutines would, so one
 //! hard partition cannot hold up the easy ones; a small history is checked
-//! on the calling thread alone. [`check_history`] retries the undecided
+//! on the calling thread alone. A check uses one thread per core, or
+//! `LAB_LINEARIZABILITY_THREADS` ([`THREADS_ENV`]); in labrt's simulation 2
+//! unless that variable says otherwise, never the host's core count, so a
+//! seed replays the same schedule on any machine. [`check_history`] retries the undecided
 //! partitions with a larger time limit (1 s, 4 s, 16 s by default; not
 //! after the memory limit), then passes with a printed warning, or fails if
 //! `LAB_LINEARIZABILITY_STRICT=1`.
@@ -117,7 +121,8 @@ mod model;
 mod search;
 
 pub use check::{
-    CheckResult, HistoryError, LinearizationInfo, check_operations, check_operations_verbose,
+    CheckResult, HistoryError, LinearizationInfo, THREADS_ENV, check_operations,
+    check_operations_verbose,
 };
 pub use edn::{ReadError, format_kv_history, parse_kv_history, read_kv_history};
 pub use harness::{Budget, Checked, Failure, STRICT_ENV, check_history};

@@ -71,14 +71,14 @@ pub trait Model: Send + Sync + 'static {
     /// its own (in parallel), which is what keeps the search small: a
     /// history is linearizable iff every partition's history is. The
     /// key/value model partitions by key. The default puts every operation in
-    /// one partition, named `""`.
+    /// one partition, named `all` (reports say `partition 'all'`).
     fn partition(&self, _input: &Self::Input) -> String {
-        String::new()
+        String::from("all")
     }
 
     /// How reports name a partition: the key/value model says `key '3'`.
     fn describe_partition(&self, partition: &str) -> String {
-        format!("partition {partition:?}")
+        format!("partition '{partition}'")
     }
 
     /// The heap memory `state` owns (a `String`'s buffer, say), which the
