@@ -8,6 +8,11 @@
 //! interleaving still varies from run to run; the simulation mode makes the
 //! whole run a function of the seed.)
 //!
+//! In the simulation (`LAB_SIM=1`) each simulated world (one per test) has a
+//! generator of its own, started from the seed: a test draws the same
+//! numbers whatever ran before it, and whatever runs beside it on other OS
+//! threads (`--test-threads=2`). Outside it, the process shares one.
+//!
 //! ```
 //! use labrt::rand::{self, Rng};
 //!
@@ -62,34 +67,42 @@ where
     rng().random()
 }
 
-/// A handle on the shared generator; use it with the methods of [`Rng`].
+/// A handle on the current generator; use it with the methods of [`Rng`].
 pub fn rng() -> LabRng {
     LabRng(())
 }
 
-/// A handle on labrt's shared generator. It implements [`RngCore`], so every
-/// method of [`Rng`] (and `rand`'s distributions and `shuffle`) works on it.
+/// A handle on labrt's generator: the simulated world's, or the process's
+/// outside the simulation. It implements [`RngCore`], so every method of
+/// [`Rng`] (and `rand`'s distributions and `shuffle`) works on it.
 #[derive(Clone, Copy, Debug)]
 pub struct LabRng(());
 
 impl RngCore for LabRng {
     fn next_u32(&mut self) -> u32 {
-        global().1.lock().next_u32()
+        with_generator(StdRng::next_u32)
     }
 
     fn next_u64(&mut self) -> u64 {
-        global().1.lock().next_u64()
+        with_generator(StdRng::next_u64)
     }
 
     fn fill_bytes(&mut self, dst: &mut [u8]) {
-        global().1.lock().fill_bytes(dst);
+        with_generator(|g| g.fill_bytes(dst));
     }
 }
 
-/// Restarts the generator from `seed`: each simulated test draws the same
-/// numbers from the same seed, whatever ran before it in the process.
-pub(crate) fn reseed(seed: u64) {
-    *global().1.lock() = StdRng::seed_from_u64(seed);
+fn with_generator<R>(draw: impl FnOnce(&mut StdRng) -> R) -> R {
+    match crate::sim::world() {
+        Some(world) => world.with_generator(draw),
+        None => draw(&mut global().1.lock()),
+    }
+}
+
+/// A simulated world's generator: every world starts the same stream, so a
+/// test draws the same numbers from the same seed wherever it runs.
+pub(crate) fn world_generator() -> StdRng {
+    StdRng::seed_from_u64(seed())
 }
 
 fn global() -> &'static (u64, Mutex<StdRng>) {

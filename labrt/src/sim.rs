@@ -313,7 +313,12 @@ fn recycle(stack: DefaultStack) {
 }
 
 struct Inner {
+    /// Chooses among the ready threads.
     rng: StdRng,
+    /// What `labrt::rand` draws from in this world: a stream apart from the
+    /// scheduler's, so that lab code gets the numbers it would get outside
+    /// the simulation with the same seed, in the order it asks for them.
+    lab_rng: StdRng,
     now: Duration,
     threads: Vec<Thread>,
     current: Tid,
@@ -369,9 +374,6 @@ struct Wait {
 impl World {
     fn new() -> World {
         let seed = crate::rand::seed();
-        // Every random choice of the test comes from the seed, whatever
-        // tests ran before in this process.
-        crate::rand::reseed(seed);
         let main = std::thread::current().name().unwrap_or("main").to_string();
         let progress = Arc::new(Progress {
             clock: AtomicU64::new(0),
@@ -390,6 +392,7 @@ impl World {
             base: std::time::Instant::now(),
             inner: RefCell::new(Inner {
                 rng: StdRng::seed_from_u64(seed ^ 0x5eed_5eed_5eed_5eed),
+                lab_rng: crate::rand::world_generator(),
                 now: Duration::ZERO,
                 threads: vec![Thread {
                     name: main,
@@ -427,16 +430,26 @@ impl World {
         instant.saturating_duration_since(self.base)
     }
 
+    /// Draws from this world's generator (see [`crate::rand`]).
+    pub(crate) fn with_generator<R>(&self, draw: impl FnOnce(&mut StdRng) -> R) -> R {
+        draw(&mut self.inner.borrow_mut().lab_rng)
+    }
+
     /// The name of the running thread, `None` for the test's own.
     pub(crate) fn current_name(&self) -> Option<String> {
         let w = self.inner.borrow();
         (w.current != MAIN).then(|| w.threads[w.current].name.clone())
     }
 
-    /// Starts a simulated thread running `f`; it is runnable at once.
-    pub(crate) fn spawn(self: &Rc<Self>, name: String, f: Box<dyn FnOnce()>) {
+    /// Starts a simulated thread running `f`; it is runnable at once. A
+    /// thread without a name is called `lab-<its number in this world>`, not
+    /// by a count of the process, which tests running at once share.
+    pub(crate) fn spawn(self: &Rc<Self>, mut name: String, f: Box<dyn FnOnce()>) {
         {
             let mut w = self.inner.borrow_mut();
+            if name.is_empty() {
+                name = format!("lab-{}", w.threads.len());
+            }
             let stack = STACKS.lock().pop().unwrap_or_else(|| {
                 DefaultStack::new(STACK_SIZE)
                     .unwrap_or_else(|e| panic!("labrt: cannot allocate a thread stack: {e}"))
@@ -559,6 +572,11 @@ impl World {
         let mut w = self.inner.borrow_mut();
         let me = w.current;
         w.holders.insert(object, (me, at));
+    }
+
+    /// Whether a thread of this world holds the mutex at `object`.
+    pub(crate) fn holds(&self, object: usize) -> bool {
+        self.inner.borrow().holders.contains_key(&object)
     }
 
     /// Records that the mutex at `object` is free, and wakes a thread

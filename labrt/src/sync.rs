@@ -85,13 +85,10 @@ impl<T: ?Sized> Mutex<T> {
     /// it waits (letting the holder run) until the lock is free, then
     /// takes it at once.
     fn lock_simulated(&self, world: &World, at: &'static Location<'static>) -> MutexGuard<'_, T> {
-        world.yield_now();
-        let object = address(&self.0);
-        while self.0.is_locked() {
-            world.block("locking a Mutex", Some(object), None, at);
-        }
-        world.locked(object, at);
-        MutexGuard(ManuallyDrop::new(self.0.lock()))
+        wait_until_free(world, &self.0, "locking a Mutex", at);
+        let guard = self.0.lock();
+        world.locked(address(&self.0), at);
+        MutexGuard(ManuallyDrop::new(guard))
     }
 
     /// The data, through a unique borrow (no locking needed).
@@ -133,7 +130,7 @@ impl<T: ?Sized> MutexGuard<'_, T> {
         let result = parking_lot::MutexGuard::unlocked(&mut guard.0, || {
             world.unlocked(object);
             let result = f();
-            relock_simulated(&world, mutex, "locking a Mutex again", at);
+            wait_until_free(&world, mutex, "locking a Mutex again", at);
             result
         });
         world.locked(object, at);
@@ -141,17 +138,23 @@ impl<T: ?Sized> MutexGuard<'_, T> {
     }
 }
 
-/// Waits, in the simulation, until `mutex` is free, so that locking it
-/// (what parking_lot does next) cannot block the OS thread.
-fn relock_simulated<T: ?Sized>(
+/// Waits, in the simulation, until no thread of this world holds `mutex`,
+/// so that locking it (what parking_lot does next) cannot block the OS
+/// thread on a thread that only this OS thread can run. A mutex held
+/// outside this world (a static, locked by a test running at once on
+/// another OS thread) is left to that lock: the other world releases it on
+/// its own OS thread, and no thread of this one could wake us for it. This
+/// world's decisions are then the same however long that takes.
+fn wait_until_free<T: ?Sized>(
     world: &World,
     mutex: &parking_lot::Mutex<T>,
     what: &str,
     at: &'static Location<'static>,
 ) {
     world.yield_now();
-    while mutex.is_locked() {
-        world.block(what, Some(address(mutex)), None, at);
+    let object = address(mutex);
+    while mutex.is_locked() && world.holds(object) {
+        world.block(what, Some(object), None, at);
     }
 }
 
@@ -313,7 +316,7 @@ impl Condvar {
         let timed_out = parking_lot::MutexGuard::unlocked(&mut guard.0, || {
             world.unlocked(object);
             let timed_out = world.block("waiting on a Condvar", Some(address(self)), deadline, at);
-            relock_simulated(
+            wait_until_free(
                 world,
                 mutex,
                 "locking a Mutex again after a Condvar wait",

@@ -84,10 +84,7 @@ where
     T: Send + 'static,
 {
     install_panic_hook();
-    let mut name = name.into();
-    if name.is_empty() {
-        name = format!("lab-{}", next_number());
-    }
+    let name = name.into();
     let packet = Arc::new(Packet {
         result: crate::sync::Mutex::new(None),
         done: crate::sync::Condvar::new(),
@@ -103,11 +100,18 @@ where
     };
     match crate::sim::world() {
         Some(world) => world.spawn(name, Box::new(run)),
-        None => pool_run(Box::new(move || {
-            LAB_THREAD.with(|t| *t.borrow_mut() = Some(name));
-            run();
-            LAB_THREAD.with(|t| *t.borrow_mut() = None);
-        })),
+        None => {
+            let name = if name.is_empty() {
+                format!("lab-{}", next_number())
+            } else {
+                name
+            };
+            pool_run(Box::new(move || {
+                LAB_THREAD.with(|t| *t.borrow_mut() = Some(name));
+                run();
+                LAB_THREAD.with(|t| *t.borrow_mut() = None);
+            }));
+        }
     }
     JoinHandle(packet)
 }

@@ -226,3 +226,55 @@ fn drop_in_a_world_that_ends_with_blocked_threads() {
     sleep(Duration::from_millis(1));
     assert!(m.try_lock().is_none());
 }
+
+/// A lock every world of the process shares, as a `static` is.
+static SHARED: Mutex<u64> = Mutex::new(0);
+
+/// A small lab run on a fresh OS thread, so in a world of its own: threads
+/// that sleep for random times, contend for a lock of their own world and
+/// for one shared with every other world, and report over a channel. Gives
+/// the trace and what the threads drew, in the order they finished.
+// An OS thread of its own: what a test thread of cargo's harness is.
+#[allow(clippy::disallowed_methods)]
+fn a_world_on_its_own_thread() -> std::thread::JoinHandle<(labrt::sim::Trace, Vec<u64>)> {
+    std::thread::spawn(|| {
+        let lock = Arc::new(Mutex::new(()));
+        let (tx, rx) = channel::unbounded();
+        for i in 0..20 {
+            let (lock, tx) = (lock.clone(), tx.clone());
+            thread::spawn(move || {
+                for _ in 0..20 {
+                    let drawn = labrt::rand::random_range(0..1_000u64);
+                    sleep(Duration::from_micros(drawn));
+                    let _mine = lock.lock();
+                    *SHARED.lock() += 1;
+                    tx.send(i * 1_000 + drawn).unwrap();
+                }
+            });
+        }
+        drop(tx);
+        let drawn: Vec<u64> = rx.iter().collect();
+        (labrt::sim::trace().expect("simulated"), drawn)
+    })
+}
+
+#[test]
+fn a_seed_replays_the_same_with_worlds_running_at_once() {
+    simulate();
+    // Whether tests run one at a time (--test-threads=1) or side by side
+    // on two OS threads (=2), a world must make the same decisions: it draws
+    // from a generator of its own, and waits for a lock another world holds
+    // without a decision of its own.
+    let alone = a_world_on_its_own_thread().join().unwrap();
+    for round in 0..5 {
+        let (a, b) = (a_world_on_its_own_thread(), a_world_on_its_own_thread());
+        for (which, run) in [("first", a), ("second", b)] {
+            let run = run.join().unwrap();
+            assert_eq!(
+                run, alone,
+                "round {round}: the {which} of two worlds at once"
+            );
+        }
+    }
+    assert!(alone.0.steps > 800, "{:?}", alone.0);
+}
