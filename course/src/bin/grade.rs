@@ -119,38 +119,24 @@ fn grade(args: &Args) -> Result<Report, String> {
     let tests = lab_tests(&parts)?;
     let only = only_tests(&tests, &args.tests, &parts)?;
     let out = root.join(&args.out);
-    let work = root.join(&args.work);
 
     let submission = if args.prepare {
         Submission::default()
     } else {
-        Submission::read(args.submission.as_deref().unwrap_or(&root))?
-    };
-    if !args.prepare {
+        let submission = Submission::read(args.submission.as_deref().unwrap_or(&root))?;
         println!(
             "grade: {} student files from {}",
             submission.files.len(),
             submission.root.display()
         );
-    }
-    let base =
-        handout::make(&root).map_err(|e| format!("cannot make the handout: {}", e.0.join("; ")))?;
-    for ignored in submission.changed_framework_files(&base) {
-        println!("grade: not graded (a framework file; the grader uses its own): {ignored}");
-    }
-    let mut labs = vec![LabState::Unbuilt; LABS.len()];
-    refuse(&mut labs, &submission, args.skip_gate);
+        submission
+    };
+    // Held until the end: two gradings in one work directory would stage
+    // over each other.
+    let work = root.join(&args.work);
     std::fs::create_dir_all(&work).map_err(|e| format!("cannot make {}: {e}", work.display()))?;
     let _lock = lock(&work)?;
-    let stage_dir = work.join("stage");
-    let staging = Instant::now();
-    stage::stage(&base, &submission, &stage_dir)?;
-    println!(
-        "grade: staged in {} ({:.1} s)",
-        stage_dir.display(),
-        staging.elapsed().as_secs_f64()
-    );
-    let launcher = build_labs(&mut labs, &tests, &stage_dir, &work.join("target"), args)?;
+    let (labs, launcher) = stage_and_build(args, &root, &work, &submission, &tests)?;
     if args.prepare {
         return prepared(&labs);
     }
@@ -192,8 +178,42 @@ fn grade(args: &Args) -> Result<Report, String> {
         }
     }
     report.execution_time = started.elapsed();
+    finish(&out, &report)?;
+    Ok(report)
+}
 
-    write_reports(&out, &report)?;
+/// Refuses what the gate refuses, stages the submission in a fresh copy of
+/// the handout under `work`, and builds each lab that has tests to run.
+/// Returns the labs' states and the sandbox's launcher.
+fn stage_and_build(
+    args: &Args,
+    root: &Path,
+    work: &Path,
+    submission: &Submission,
+    tests: &[(usize, String)],
+) -> Result<(Vec<LabState>, PathBuf), String> {
+    let base =
+        handout::make(root).map_err(|e| format!("cannot make the handout: {}", e.0.join("; ")))?;
+    for ignored in submission.changed_framework_files(&base) {
+        println!("grade: not graded (a framework file; the grader uses its own): {ignored}");
+    }
+    let mut labs = vec![LabState::Unbuilt; LABS.len()];
+    refuse(&mut labs, submission, args.skip_gate);
+    let stage_dir = work.join("stage");
+    let staging = Instant::now();
+    stage::stage(&base, submission, &stage_dir)?;
+    println!(
+        "grade: staged in {} ({:.1} s)",
+        stage_dir.display(),
+        staging.elapsed().as_secs_f64()
+    );
+    let launcher = build_labs(&mut labs, tests, &stage_dir, &work.join("target"), args)?;
+    Ok((labs, launcher))
+}
+
+/// Writes the reports and prints the table and the last lines.
+fn finish(out: &Path, report: &Report) -> Result<(), String> {
+    write_reports(out, report)?;
     print!("\n{}", report.table());
     println!(
         "wrote {} and {}",
@@ -204,7 +224,7 @@ fn grade(args: &Args) -> Result<Report, String> {
         println!("grade: peak memory {mb:.0} MB (the grader's own)");
     }
     println!("{} passed, {} failed", report.passed(), report.failed());
-    Ok(report)
+    Ok(())
 }
 
 /// This process's peak resident memory, where `/proc` tells it: a test's
@@ -360,7 +380,9 @@ fn cargo() -> Command {
 /// Builds one lab's test binary; on failure, what went wrong (the
 /// compiler's messages), which becomes the output of each of its tests.
 fn build(package: &str, target: &str, timeout_secs: u64) -> Result<TestBinary, String> {
-    let selection: Vec<String> = ["-p", package, "--test", target].map(String::from).to_vec();
+    let selection: Vec<String> = ["--quiet", "-p", package, "--test", target]
+        .map(String::from)
+        .to_vec();
     let mut command = cargo();
     command
         .args(["test", "--no-run", "--locked", "--color=never"])
