@@ -352,6 +352,8 @@ struct Thread {
     tag: Option<Rc<str>>,
     /// When it was last picked to run.
     last_ran: Duration,
+    /// How many `labrt::thread::catch_panic` calls it is inside.
+    catch_depth: u32,
     /// `None` for the main thread, and while the thread runs.
     coroutine: Option<Coroutine<(), (), (), DefaultStack>>,
     yielder: *const Yielder<(), ()>,
@@ -402,6 +404,7 @@ impl World {
                     last_at: None,
                     tag: None,
                     last_ran: Duration::ZERO,
+                    catch_depth: 0,
                     coroutine: None,
                     yielder: std::ptr::null(),
                 }],
@@ -428,6 +431,16 @@ impl World {
     /// The virtual time of `instant` (0 if it is before the world began).
     pub(crate) fn since_base(&self, instant: std::time::Instant) -> Duration {
         instant.saturating_duration_since(self.base)
+    }
+
+    /// Adds `by` to the running thread's count of `catch_panic` calls it
+    /// is inside, and returns the count.
+    pub(crate) fn catch_depth(&self, by: i32) -> u32 {
+        let mut w = self.inner.borrow_mut();
+        let me = w.current;
+        let depth = &mut w.threads[me].catch_depth;
+        *depth = crate::thread::add_depth(*depth, by);
+        *depth
     }
 
     /// Draws from this world's generator (see [`crate::rand`]).
@@ -471,6 +484,7 @@ impl World {
                 last_at: None,
                 tag,
                 last_ran: Duration::ZERO,
+                catch_depth: 0,
                 coroutine: Some(coroutine),
                 yielder: std::ptr::null(),
             });

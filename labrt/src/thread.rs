@@ -241,7 +241,7 @@ fn report_lab_panic(name: &str, info: &PanicHookInfo<'_>) {
         .map(|l| format!(" at {}:{}", l.file(), l.line()))
         .unwrap_or_default();
     let message = panic_message(info.payload());
-    if CAUGHT.get() > 0 {
+    if catch_depth(0) > 0 {
         eprintln!("\nthread '{name}' panicked{location}:\n{message}");
         return;
     }
@@ -258,8 +258,32 @@ fn report_lab_panic(name: &str, info: &PanicHookInfo<'_>) {
 }
 
 thread_local! {
-    /// How many `catch_panic` calls the current thread is inside.
+    /// How many `catch_panic` calls the current OS thread is inside.
     static CAUGHT: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Adds `by` to how many `catch_panic` calls the running lab thread is
+/// inside, and returns the count. In the simulation every thread runs on
+/// the test's OS thread, so each simulated thread keeps its own count in
+/// the world: a thread-local one would let a thread that waits inside
+/// `catch_panic` hide the panic of another, whose message would then go
+/// through cargo's capture and be lost with the process.
+fn catch_depth(by: i32) -> u32 {
+    match crate::sim::world() {
+        Some(world) => world.catch_depth(by),
+        None => {
+            let depth = add_depth(CAUGHT.get(), by);
+            CAUGHT.set(depth);
+            depth
+        }
+    }
+}
+
+/// `depth + by`; a count that leaves `u32` is a bug of labrt's.
+pub(crate) fn add_depth(depth: u32, by: i32) -> u32 {
+    depth
+        .checked_add_signed(by)
+        .expect("labrt: catch_panic's count of nested calls went wrong")
 }
 
 /// Runs `f`, returning its panic instead of ending the process.
@@ -269,8 +293,8 @@ thread_local! {
 /// naming the method. The panic hook still prints the original message and
 /// location (through cargo's capture, so a failing test shows it).
 pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    CAUGHT.set(CAUGHT.get() + 1);
+    catch_depth(1);
     let result = panic::catch_unwind(AssertUnwindSafe(f));
-    CAUGHT.set(CAUGHT.get() - 1);
+    catch_depth(-1);
     result.map_err(|payload| panic_message(&*payload))
 }

@@ -278,3 +278,47 @@ fn a_seed_replays_the_same_with_worlds_running_at_once() {
     }
     assert!(alone.0.steps > 800, "{:?}", alone.0);
 }
+
+#[test]
+fn a_lab_thread_panic_is_printed_while_another_thread_is_in_catch_panic() {
+    // The child is run with cargo's output capture on (no --nocapture), as
+    // tests are: a message that went through the capture dies with the
+    // process.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "ticker_panics_beside_a_catch_panic",
+            "--test-threads=1",
+        ])
+        .env("LABRT_SIM_CHILD", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(101), "{stderr}");
+    assert!(
+        stderr.contains("thread 'raft-1-ticker' panicked at labrt/tests/sim.rs"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the ticker's own message"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("survived"));
+}
+
+/// Run by the test above, in a child process: a lab thread panics while
+/// another simulated thread (an RPC handler, say) waits inside
+/// `catch_panic` on the same OS thread.
+#[test]
+fn ticker_panics_beside_a_catch_panic() {
+    if std::env::var_os("LABRT_SIM_CHILD").is_none() {
+        return;
+    }
+    simulate();
+    let (tx, rx) = channel::bounded::<()>(0);
+    thread::spawn_named("rpc-handler", move || thread::catch_panic(|| rx.recv()));
+    thread::spawn_named("raft-1-ticker", || {
+        sleep(Duration::from_millis(1));
+        panic!("the ticker's own message");
+    });
+    sleep(Duration::from_secs(1));
+    println!("survived");
+    drop(tx);
+}
