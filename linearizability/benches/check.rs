@@ -177,7 +177,12 @@ impl Model for WholeStore {
         BTreeMap::new()
     }
 
-    fn step(&self, state: &Self::State, input: &KvInput, output: &KvOutput) -> Step<Self::State> {
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &KvInput,
+        output: Option<&KvOutput>,
+    ) -> Step<Self::State> {
         let current = state.get(&input.key).map_or("", String::as_str);
         let write = |value: String| {
             let mut next = state.clone();
@@ -185,7 +190,7 @@ impl Model for WholeStore {
             Step::Changed(next)
         };
         match input.op {
-            KvOp::Get if output.value == current => Step::Unchanged,
+            KvOp::Get if output.is_none_or(|o| o.value == current) => Step::Unchanged,
             KvOp::Get => Step::Illegal,
             KvOp::Put => write(input.value.clone()),
             KvOp::Append => write(format!("{current}{}", input.value)),

@@ -259,7 +259,7 @@ impl<M: Model> Checker<M> {
     /// The model's description of history operation `index`.
     pub fn describe(&self, index: usize) -> String {
         let op = &self.history[index];
-        self.model.describe_operation(&op.input, &op.output)
+        self.model.describe_operation(&op.input, op.output.as_ref())
     }
 
     /// Partition `p`'s operations, numbered as the search numbers them.

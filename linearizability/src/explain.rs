@@ -49,11 +49,11 @@ impl Analysis {
         let mut states = vec![model.describe_state(&state)];
         for &op in prefix {
             let o = ops[op as usize];
-            match model.step(&state, &o.input, &o.output) {
+            match model.step(&state, &o.input, o.output.as_ref()) {
                 Step::Illegal => panic!(
                     "linearizability: the model rejects {} on replay though the search \
                      accepted it; Model::step must be a pure function",
-                    model.describe_operation(&o.input, &o.output)
+                    model.describe_operation(&o.input, o.output.as_ref())
                 ),
                 Step::Unchanged => {}
                 Step::Changed(next) => state = next,
@@ -70,7 +70,8 @@ impl Analysis {
                 .filter(|&op| timeline.call_pos[op as usize] < timeline.ret_pos[b as usize])
                 .map(|op| {
                     let o = ops[op as usize];
-                    let legal = !matches!(model.step(&state, &o.input, &o.output), Step::Illegal);
+                    let step = model.step(&state, &o.input, o.output.as_ref());
+                    let legal = !matches!(step, Step::Illegal);
                     (op, legal)
                 })
                 .collect(),
@@ -175,13 +176,14 @@ impl<M: Model> LinearizationInfo<M> {
         let analysis = Analysis::new(&checker.model, &ops, &timeline, prefix);
         let describe = |op: u32| {
             let o = ops[op as usize];
-            let text = abbreviate(&checker.model.describe_operation(&o.input, &o.output));
+            let text = abbreviate(
+                &checker
+                    .model
+                    .describe_operation(&o.input, o.output.as_ref()),
+            );
             format!("client {}: {text}", o.client_id)
         };
-        let times = |op: u32| {
-            let o = ops[op as usize];
-            format!("called {}, returned {}", o.call, o.ret)
-        };
+        let times = |op: u32| times(ops[op as usize]);
         let final_state = abbreviate(analysis.states.last().map_or("", String::as_str));
         if prefix.is_empty() {
             let _ = writeln!(
@@ -204,11 +206,16 @@ impl<M: Model> LinearizationInfo<M> {
         let Some(blocker) = analysis.blocker else {
             return;
         };
+        let blocking = ops[blocker as usize];
         let _ = writeln!(
             out,
             "  Then one of these had to come next (each was called before client {}'s \
-             operation returned at {}), and none can:",
-            ops[blocker as usize].client_id, ops[blocker as usize].ret
+             operation {}), and none can:",
+            blocking.client_id,
+            match blocking.returned() {
+                Some(ret) => format!("returned at {ret}"),
+                None => "got no reply".to_string(),
+            }
         );
         for &(op, legal) in &analysis.next {
             let why = if legal {
@@ -231,6 +238,15 @@ impl<M: Model> LinearizationInfo<M> {
                 }
             );
         }
+    }
+}
+
+/// When `op` was called and returned: "called 3, returned 7", or "called
+/// 3, no reply".
+pub(crate) fn times<I, O>(op: &Operation<I, O>) -> String {
+    match op.returned() {
+        Some(ret) => format!("called {}, returned {ret}", op.call),
+        None => format!("called {}, no reply", op.call),
     }
 }
 

@@ -111,7 +111,7 @@ impl<M: Model> LinearizationInfo<M> {
         let describe = |op: usize| {
             checker
                 .model
-                .describe_operation(&ops[op].input, &ops[op].output)
+                .describe_operation(&ops[op].input, ops[op].output.as_ref())
         };
 
         // The prefixes to offer, with an empty one if the search kept none

@@ -72,9 +72,9 @@ impl KvOperation {
                 value: value.to_string(),
             },
             call,
-            output: KvOutput {
+            output: Some(KvOutput {
                 value: read.to_string(),
-            },
+            }),
             ret,
         }
     }
@@ -101,9 +101,10 @@ impl Model for KvModel {
         String::new()
     }
 
-    fn step(&self, state: &String, input: &KvInput, output: &KvOutput) -> Step<String> {
+    fn step(&self, state: &String, input: &KvInput, output: Option<&KvOutput>) -> Step<String> {
         match input.op {
-            KvOp::Get if output.value == *state => Step::Unchanged,
+            // A get without a reply could have read anything.
+            KvOp::Get if output.is_none_or(|o| o.value == *state) => Step::Unchanged,
             KvOp::Get => Step::Illegal,
             KvOp::Put if input.value == *state => Step::Unchanged,
             KvOp::Put => Step::Changed(input.value.clone()),
@@ -118,12 +119,13 @@ impl Model for KvModel {
         }
     }
 
-    fn describe_operation(&self, input: &KvInput, output: &KvOutput) -> String {
+    fn describe_operation(&self, input: &KvInput, output: Option<&KvOutput>) -> String {
         let KvInput { op, key, value } = input;
-        match op {
-            KvOp::Get => format!("get('{key}') -> '{}'", output.value),
-            KvOp::Put => format!("put('{key}', '{value}')"),
-            KvOp::Append => format!("append('{key}', '{value}')"),
+        match (op, output) {
+            (KvOp::Get, Some(output)) => format!("get('{key}') -> '{}'", output.value),
+            (KvOp::Get, None) => format!("get('{key}') -> no reply"),
+            (KvOp::Put, _) => format!("put('{key}', '{value}')"),
+            (KvOp::Append, _) => format!("append('{key}', '{value}')"),
         }
     }
 

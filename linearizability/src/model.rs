@@ -4,13 +4,19 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
-/// One completed operation of a history: who ran it, what it asked, what it
-/// got, and when it was called and when it returned.
+/// One operation of a history: who ran it, what it asked, what it got, and
+/// when it was called and when it returned.
 ///
 /// Times are any monotonic clock, in any unit, as long as every operation of
 /// one history uses the same one: the kvraft tester uses nanoseconds since the
 /// start of the test run, the recorded histories use line numbers. Only their
 /// order matters; two events at the same time count as concurrent.
+///
+/// An operation whose client never learned the outcome (it timed out, or
+/// Jepsen recorded it as `:info`) has no output: it may have taken effect at
+/// any time after its call, or never, and the checker tries both. Reports
+/// show it as "no reply". (Jepsen's `:fail`, an operation that certainly did
+/// not happen, is simply left out of the history.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Operation<I, O> {
     /// The client (clerk) that ran the operation.
@@ -19,10 +25,37 @@ pub struct Operation<I, O> {
     pub input: I,
     /// When the client called the operation.
     pub call: u64,
-    /// What the client got back.
-    pub output: O,
-    /// When the operation returned to the client; not before `call`.
+    /// What the client got back, or `None` if it got no reply.
+    pub output: Option<O>,
+    /// When the operation returned to the client, not before `call`; for an
+    /// operation without a reply, when the client stopped waiting (only the
+    /// check that a client runs one operation at a time looks at it: the
+    /// operation itself may take effect at any later time).
     pub ret: u64,
+}
+
+impl<I, O> Operation<I, O> {
+    /// The same operation, but its client got no reply (its output is
+    /// dropped; `ret` becomes when the client gave up).
+    ///
+    /// ```
+    /// use linearizability::KvOperation;
+    ///
+    /// let timed_out = KvOperation::put(0, "k", "v", 10, 20).no_reply();
+    /// assert_eq!(timed_out.output, None);
+    /// ```
+    pub fn no_reply(self) -> Self {
+        Operation {
+            output: None,
+            ..self
+        }
+    }
+
+    /// When the operation returned, as the checker sees it: never, for one
+    /// without a reply.
+    pub fn returned(&self) -> Option<u64> {
+        self.output.as_ref().map(|_| self.ret)
+    }
 }
 
 /// What one operation does to the model's state.
@@ -92,16 +125,27 @@ pub trait Model: Send + Sync + 'static {
     fn init(&self) -> Self::State;
 
     /// Applies one operation, with the output the client saw, to `state`.
+    ///
+    /// `output` is `None` for an operation whose client got no reply: the
+    /// step is then the operation taking effect with whatever output it
+    /// would have had (a write writes, a read changes nothing), and must not
+    /// be [`Step::Illegal`] where the operation could have run. (That it
+    /// may not have run at all needs no step: the checker can always place
+    /// it after every other operation, where it is invisible.)
     fn step(
         &self,
         state: &Self::State,
         input: &Self::Input,
-        output: &Self::Output,
+        output: Option<&Self::Output>,
     ) -> Step<Self::State>;
 
-    /// One operation, for reports: the key/value model says `get('k') -> 'v'`.
-    fn describe_operation(&self, input: &Self::Input, output: &Self::Output) -> String {
-        format!("{input:?} -> {output:?}")
+    /// One operation, for reports: the key/value model says `get('k') -> 'v'`,
+    /// and `get('k') -> no reply` without an output.
+    fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
+        match output {
+            Some(output) => format!("{input:?} -> {output:?}"),
+            None => format!("{input:?} -> no reply"),
+        }
     }
 
     /// A state, for reports.

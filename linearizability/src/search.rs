@@ -79,7 +79,9 @@ impl Timeline {
         let mut events: Vec<(u64, u32)> = Vec::with_capacity(ops.len() * 2);
         for (op, o) in (0u32..).zip(ops) {
             events.push((o.call, op << 1));
-            events.push((o.ret, op << 1 | 1));
+            // An operation without a reply may take effect at any time after
+            // its call: it returns after everything.
+            events.push((o.returned().unwrap_or(u64::MAX), op << 1 | 1));
         }
         // By time, then calls (even) before returns (odd), then by operation
         // so that the order is the same in every run.
@@ -174,14 +176,15 @@ impl<S: Eq + Hash> Search<S> {
             if event & 1 == 0 {
                 // A call: try to linearize its operation next.
                 let o = ops[op as usize];
-                let next_state = match model.step(self.states.get(state), &o.input, &o.output) {
-                    Step::Illegal => {
-                        node = self.list.next[node as usize];
-                        continue;
-                    }
-                    Step::Unchanged => state,
-                    Step::Changed(s) => self.states.intern(model, s),
-                };
+                let next_state =
+                    match model.step(self.states.get(state), &o.input, o.output.as_ref()) {
+                        Step::Illegal => {
+                            node = self.list.next[node as usize];
+                            continue;
+                        }
+                        Step::Unchanged => state,
+                        Step::Changed(s) => self.states.intern(model, s),
+                    };
                 let next_hash = set_hash ^ self.zobrist[op as usize];
                 self.linearized[word] |= bit;
                 if self.cache.insert(&self.linearized, next_hash, next_state) {

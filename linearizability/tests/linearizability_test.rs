@@ -97,6 +97,40 @@ fn a_lost_append_is_caught() {
 }
 
 #[test]
+fn an_operation_without_a_reply_may_take_effect_later_or_never() {
+    // Client 0's put timed out at 10: it may land at any later time...
+    let lost = Op::put(0, "k", "a", 0, 10).no_reply();
+    let sees = |value, call, ret| Op::get(1, "k", value, call, ret);
+    assert_eq!(
+        verdict(vec![lost.clone(), sees("", 20, 30)]),
+        CheckResult::Ok
+    );
+    assert_eq!(
+        verdict(vec![lost.clone(), sees("a", 20, 30)]),
+        CheckResult::Ok
+    );
+    // ...long after the client gave up, or never...
+    let later = vec![lost.clone(), sees("", 20, 30), sees("a", 1000, 1010)];
+    assert_eq!(verdict(later), CheckResult::Ok);
+    // ...but once, for everyone.
+    let flicker = vec![lost.clone(), sees("a", 20, 30), sees("", 40, 50)];
+    assert_eq!(verdict(flicker.clone()), CheckResult::Illegal);
+    // A get without a reply constrains nothing.
+    let blind = vec![lost, Op::get(2, "k", "zzz", 5, 6).no_reply()];
+    assert_eq!(verdict(blind), CheckResult::Ok);
+
+    let (_, info) = check_operations_verbose(KvModel, flicker, None).unwrap();
+    let summary = info.summary();
+    assert!(
+        summary.contains("client 0: put('k', 'a')  (called 0, no reply)"),
+        "{summary}"
+    );
+    assert!(!summary.contains(&u64::MAX.to_string()), "{summary}");
+    let no_reply = KvModel.describe_operation(&Op::get(2, "k", "v", 0, 1).input, None);
+    assert_eq!(no_reply, "get('k') -> no reply");
+}
+
+#[test]
 fn keys_are_checked_independently() {
     // Each key alone is fine; the interleaving across keys does not matter.
     let history = vec![
@@ -113,7 +147,7 @@ fn keys_are_checked_independently() {
 
 #[test]
 fn kv_model_describes_operations_like_porcupine() {
-    let describe = |op: &KvOperation| KvModel.describe_operation(&op.input, &op.output);
+    let describe = |op: &KvOperation| KvModel.describe_operation(&op.input, op.output.as_ref());
     assert_eq!(describe(&Op::get(0, "k", "v", 0, 1)), "get('k') -> 'v'");
     assert_eq!(describe(&Op::put(0, "k", "v", 0, 1)), "put('k', 'v')");
     assert_eq!(describe(&Op::append(0, "k", "v", 0, 1)), "append('k', 'v')");
@@ -266,7 +300,7 @@ fn assert_legal_prefix(history: &[KvOperation], prefix: &[usize]) {
     let mut state = KvModel.init();
     for (place, &i) in prefix.iter().enumerate() {
         let op = &history[i];
-        match KvModel.step(&state, &op.input, &op.output) {
+        match KvModel.step(&state, &op.input, op.output.as_ref()) {
             Step::Illegal => panic!("step {place} of a kept prefix is illegal"),
             Step::Unchanged => {}
             Step::Changed(next) => state = next,
@@ -357,9 +391,9 @@ impl Model for Register {
         0
     }
 
-    fn step(&self, state: &i32, input: &RegisterOp, output: &i32) -> Step<i32> {
+    fn step(&self, state: &i32, input: &RegisterOp, output: Option<&i32>) -> Step<i32> {
         match input {
-            RegisterOp::Read if output == state => Step::Unchanged,
+            RegisterOp::Read if output.is_none_or(|o| o == state) => Step::Unchanged,
             RegisterOp::Read => Step::Illegal,
             RegisterOp::Write(v) => Step::Changed(*v),
         }
@@ -372,7 +406,7 @@ fn other_models_work_and_may_have_concurrent_clients() {
         client_id: 0,
         input,
         call,
-        output,
+        output: Some(output),
         ret,
     };
     let history = vec![
@@ -390,8 +424,14 @@ fn other_models_work_and_may_have_concurrent_clients() {
     ];
     let (result, info) = check_operations_verbose(Register, history, None).unwrap();
     assert_eq!(result, CheckResult::Illegal);
-    assert_eq!(info.partition_results(), vec![("all", CheckResult::Illegal)]);
-    assert!(info.summary().contains("partition 'all' is not linearizable"));
+    assert_eq!(
+        info.partition_results(),
+        vec![("all", CheckResult::Illegal)]
+    );
+    assert!(
+        info.summary()
+            .contains("partition 'all' is not linearizable")
+    );
     assert!(info.summary().contains("Read -> 0"), "{}", info.summary());
 }
 
