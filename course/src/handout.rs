@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
+use toml_edit::{DocumentMut, Item};
+
 use crate::regions;
 
 /// The directories whose files hold solution regions: the student's files
@@ -345,7 +347,6 @@ fn member_package(files: &[HandoutFile], member: &str) -> Result<String, String>
         )
     })?;
     package_name(&manifest)
-        .map(str::to_string)
         .ok_or_else(|| format!("{path}: found no `name = \"...\"` in its [package]"))
 }
 
@@ -366,69 +367,30 @@ fn set(files: &mut [HandoutFile], path: &str, text: String) {
 }
 
 /// The workspace manifest with the left-out members taken out of its
-/// `members = [...]` line, and the members that remain. The line must be
-/// one line of plain strings: anything fancier is refused, not guessed at.
+/// `members`, and the members that remain. toml_edit keeps the rest of the
+/// file as it was, comments and layout included.
 fn rewrite_members(manifest: &str) -> Result<(String, Vec<String>), String> {
-    let mut out = String::with_capacity(manifest.len());
-    let mut section = "";
-    let mut kept = None;
-    for (i, line) in manifest.split_inclusive('\n').enumerate() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            section = trimmed;
-        }
-        let value = match trimmed.split_once('=') {
-            Some((key, value)) if section == "[workspace]" && key.trim() == "members" => value,
-            _ => {
-                out.push_str(line);
-                continue;
-            }
-        };
-        let members = string_array(value.trim()).ok_or_else(|| {
-            format!(
-                "Cargo.toml:{}: cannot read the workspace members; the handout generator needs \
-                 them on one line, as members = [\"a\", \"b\"]",
-                i + 1
-            )
-        })?;
-        let remaining: Vec<String> = members
-            .into_iter()
-            .filter(|m| !is_staff_only(&format!("{m}/")))
-            .collect();
-        let quoted: Vec<String> = remaining.iter().map(|m| format!("\"{m}\"")).collect();
-        let indent = &line[..line.len() - line.trim_start().len()];
-        out.push_str(&format!("{indent}members = [{}]\n", quoted.join(", ")));
-        kept = Some(remaining);
-    }
-    let kept = kept.ok_or("Cargo.toml: found no `members = [...]` line in its [workspace]")?;
-    Ok((out, kept))
-}
-
-/// The strings of a one-line TOML array of plain strings, `["a", "b"]`.
-fn string_array(value: &str) -> Option<Vec<String>> {
-    let inner = value.strip_prefix('[')?.strip_suffix(']')?;
-    inner
-        .split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| Some(item.strip_prefix('"')?.strip_suffix('"')?.to_string()))
-        .collect()
+    let mut doc: DocumentMut = manifest
+        .parse()
+        .map_err(|e| format!("Cargo.toml: not TOML: {e}"))?;
+    let members = doc
+        .get_mut("workspace")
+        .and_then(|workspace| workspace.get_mut("members"))
+        .and_then(Item::as_array_mut)
+        .ok_or("Cargo.toml: found no `members = [...]` in its [workspace]")?;
+    members.retain(|m| m.as_str().is_none_or(|m| !is_staff_only(&format!("{m}/"))));
+    let kept = members
+        .iter()
+        .map(|m| m.as_str().map(String::from))
+        .collect::<Option<Vec<String>>>()
+        .ok_or("Cargo.toml: a workspace member that is not a plain string")?;
+    Ok((doc.to_string(), kept))
 }
 
 /// The `name` of a crate manifest's `[package]`.
-fn package_name(manifest: &str) -> Option<&str> {
-    let mut in_package = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_package = line == "[package]";
-        } else if in_package
-            && let Some((key, value)) = line.split_once('=')
-            && key.trim() == "name"
-        {
-            return value.trim().strip_prefix('"')?.strip_suffix('"');
-        }
-    }
-    None
+fn package_name(manifest: &str) -> Option<String> {
+    let doc: DocumentMut = manifest.parse().ok()?;
+    doc.get("package")?.get("name")?.as_str().map(String::from)
 }
 
 /// One `[[package]]` of a Cargo.lock.
@@ -534,41 +496,38 @@ mod tests {
     }
 
     #[test]
-    fn members_line_loses_the_staff_crates() {
-        let manifest = "[workspace]\nresolver = \"3\"\nmembers = [\"labrt\", \"raft\", \"course\", \
-                        \"tester\",]\n\n[workspace.package]\nedition = \"2024\"\n";
+    fn members_lose_the_staff_crates_and_the_rest_stays() {
+        let manifest = "[workspace]\nresolver = \"3\"\n# the crates\nmembers = [\"labrt\", \"raft\", \
+                        \"course\", \"tester\"]\n\n[workspace.package]\nedition = \"2024\"\n";
         let (out, kept) = rewrite_members(manifest).unwrap();
         assert_eq!(kept, ["labrt", "raft", "tester"]);
         assert_eq!(
             out,
-            "[workspace]\nresolver = \"3\"\nmembers = [\"labrt\", \"raft\", \"tester\"]\n\n\
+            "[workspace]\nresolver = \"3\"\n# the crates\nmembers = [\"labrt\", \"raft\", \"tester\"]\n\n\
              [workspace.package]\nedition = \"2024\"\n"
+        );
+        let several_lines = "[workspace]\nmembers = [\n  \"labrt\",\n  \"course\",\n]\n";
+        let (out, kept) = rewrite_members(several_lines).unwrap();
+        assert_eq!(kept, ["labrt"]);
+        assert!(
+            !out.contains("course") && out.contains("\"labrt\""),
+            "{out}"
         );
     }
 
     #[test]
-    fn members_line_must_be_there() {
+    fn members_must_be_there() {
         let manifest = "[package]\nname = \"x\"\nmembers = [\"a\"]\n";
         assert_eq!(
             rewrite_members(manifest).unwrap_err(),
-            "Cargo.toml: found no `members = [...]` line in its [workspace]"
-        );
-    }
-
-    #[test]
-    fn members_on_several_lines_are_refused() {
-        let manifest = "[workspace]\nmembers = [\n  \"labrt\",\n]\n";
-        assert_eq!(
-            rewrite_members(manifest).unwrap_err(),
-            "Cargo.toml:2: cannot read the workspace members; the handout generator needs them \
-             on one line, as members = [\"a\", \"b\"]"
+            "Cargo.toml: found no `members = [...]` in its [workspace]"
         );
     }
 
     #[test]
     fn package_name_is_read_from_package() {
         let manifest = "[package]\nname = \"test-scripts\"\n[dependencies]\nname = \"no\"\n";
-        assert_eq!(package_name(manifest), Some("test-scripts"));
+        assert_eq!(package_name(manifest).as_deref(), Some("test-scripts"));
         assert_eq!(package_name("[dependencies]\nname = \"no\"\n"), None);
     }
 
