@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
 use labrt::sync::atomic::{AtomicUsize, Ordering};
 use labrt::sync::{Arc, Mutex};
@@ -541,36 +541,6 @@ impl<M: Model> LinearizationInfo<M> {
     /// Writes the HTML visualization to `path`.
     pub fn write_html(&self, path: &Path) -> io::Result<()> {
         std::fs::write(path, self.to_html())
-    }
-
-    /// Writes the HTML visualization to a new file in the system's
-    /// temporary directory and returns its path.
-    pub fn write_html_to_temp_dir(&self) -> io::Result<PathBuf> {
-        let dir = std::env::temp_dir();
-        let html = self.to_html();
-        for attempt in 0..1000 {
-            let path = dir.join(format!(
-                "linearizability-{}-{attempt}.html",
-                std::process::id()
-            ));
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    file.write_all(html.as_bytes())?;
-                    return Ok(path);
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(io::Error::other(format!(
-            "no free file name for linearizability-{}-*.html in {}",
-            std::process::id(),
-            dir.display()
-        )))
     }
 
     /// Checks again, with a time limit of `timeout`, the partitions whose

@@ -2,6 +2,10 @@
 //! prefix of a failing partition, the state it leaves, and the operations
 //! that could come next but cannot. The HTML visualization shows the same
 //! analysis for every prefix the search kept.
+//!
+//! Descriptions and states longer than [`MAX_TEXT`] characters are cut in
+//! the middle, here and in the page's display, so that a report stays
+//! readable (and small) however long the values are.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -15,13 +19,10 @@ use crate::search::Timeline;
 const PREFIX_TAIL: usize = 5;
 
 /// Longer descriptions and states are abbreviated in the text summary.
-const MAX_TEXT: usize = 120;
+pub(crate) const MAX_TEXT: usize = 120;
 
-/// A linearizable prefix of a partition, replayed through the model.
+/// What could follow a linearizable prefix of a partition.
 pub(crate) struct Analysis {
-    /// The model's description of the state after each operation of the
-    /// prefix, and (last) after all of it; the first is the initial state.
-    pub states: Vec<String>,
     /// The operations that could be linearized next: called before the
     /// earliest return of an operation outside the prefix, in call order,
     /// each with whether the model accepts it after the prefix. Empty when
@@ -33,36 +34,42 @@ pub(crate) struct Analysis {
     pub blocker: Option<u32>,
 }
 
+/// The state after `op` in `state`, as a step of a prefix the search
+/// found: `None` if `op` leaves it unchanged.
+///
+/// Panics if the model rejects the step: the search accepted it, so the
+/// model's `step` is not a pure function.
+pub(crate) fn replay_step<M: Model>(
+    model: &M,
+    state: &M::State,
+    op: &Operation<M::Input, M::Output>,
+) -> Option<M::State> {
+    match model.step(state, &op.input, op.output.as_ref()) {
+        Step::Illegal => panic!(
+            "linearizability: the model rejects {} on replay though the search \
+             accepted it; Model::step must be a pure function",
+            model.describe_operation(&op.input, op.output.as_ref())
+        ),
+        Step::Unchanged => None,
+        Step::Changed(next) => Some(next),
+    }
+}
+
 impl Analysis {
-    /// Replays `prefix` (operations of one partition, as numbered by the
-    /// search) and looks at what could follow it.
-    ///
-    /// Panics if the model rejects a step of the prefix: the search found
-    /// it legal, so the model's `step` is not a pure function.
+    /// Looks at what could follow `prefix` (operations of one partition, as
+    /// numbered by the search), which leaves the model in `state`.
     pub fn new<M: Model>(
         model: &M,
         ops: &[&Operation<M::Input, M::Output>],
         timeline: &Timeline,
         prefix: &[u32],
+        state: &M::State,
     ) -> Analysis {
-        let mut state = model.init();
-        let mut states = vec![model.describe_state(&state)];
+        let mut placed = vec![false; ops.len()];
         for &op in prefix {
-            let o = ops[op as usize];
-            match model.step(&state, &o.input, o.output.as_ref()) {
-                Step::Illegal => panic!(
-                    "linearizability: the model rejects {} on replay though the search \
-                     accepted it; Model::step must be a pure function",
-                    model.describe_operation(&o.input, o.output.as_ref())
-                ),
-                Step::Unchanged => {}
-                Step::Changed(next) => state = next,
-            }
-            states.push(model.describe_state(&state));
+            placed[op as usize] = true;
         }
-        let placed: BTreeSet<u32> = prefix.iter().copied().collect();
-        let placed = &placed;
-        let rest = move || (0..ops.len() as u32).filter(move |op| !placed.contains(op));
+        let rest = || (0..ops.len() as u32).filter(|&op| !placed[op as usize]);
         let blocker = rest().min_by_key(|&op| timeline.ret_pos[op as usize]);
         let mut next: Vec<(u32, bool)> = match blocker {
             None => Vec::new(),
@@ -70,18 +77,13 @@ impl Analysis {
                 .filter(|&op| timeline.call_pos[op as usize] < timeline.ret_pos[b as usize])
                 .map(|op| {
                     let o = ops[op as usize];
-                    let step = model.step(&state, &o.input, o.output.as_ref());
-                    let legal = !matches!(step, Step::Illegal);
-                    (op, legal)
+                    let step = model.step(state, &o.input, o.output.as_ref());
+                    (op, !matches!(step, Step::Illegal))
                 })
                 .collect(),
         };
         next.sort_by_key(|&(op, _)| timeline.call_pos[op as usize]);
-        Analysis {
-            states,
-            next,
-            blocker,
-        }
+        Analysis { next, blocker }
     }
 
     /// The operation to blame: the blocker if it cannot follow the prefix,
@@ -173,7 +175,14 @@ impl<M: Model> LinearizationInfo<M> {
         let checker = &self.checker;
         let ops = checker.ops(p);
         let timeline = Timeline::new(&ops);
-        let analysis = Analysis::new(&checker.model, &ops, &timeline, prefix);
+        let model = &checker.model;
+        let mut state = model.init();
+        for &op in prefix {
+            if let Some(next) = replay_step(model, &state, ops[op as usize]) {
+                state = next;
+            }
+        }
+        let analysis = Analysis::new(model, &ops, &timeline, prefix, &state);
         let describe = |op: u32| {
             let o = ops[op as usize];
             let text = abbreviate(
@@ -184,7 +193,7 @@ impl<M: Model> LinearizationInfo<M> {
             format!("client {}: {text}", o.client_id)
         };
         let times = |op: u32| times(ops[op as usize]);
-        let final_state = abbreviate(analysis.states.last().map_or("", String::as_str));
+        let final_state = abbreviate(&model.describe_state(&state));
         if prefix.is_empty() {
             let _ = writeln!(
                 out,
@@ -257,7 +266,8 @@ pub(crate) fn count(n: usize, noun: &str) -> String {
 
 /// `text`, shortened to about `MAX_TEXT` characters by cutting its middle
 /// (the start names the operation, the end is where appended values differ).
-fn abbreviate(text: &str) -> String {
+/// The page's script does the same (`short` in `html.js`).
+pub(crate) fn abbreviate(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     if chars.len() <= MAX_TEXT {
         return text.to_string();

@@ -122,7 +122,9 @@ impl std::error::Error for Failure {}
 /// captured output is never shown.
 ///
 /// A history that is not linearizable fails with the text summary and the
-/// path of an HTML visualization written to the temporary directory.
+/// path of an HTML visualization, written to [`output_dir`](crate::output_dir)
+/// (`LAB_OUTPUT_DIR`, else the workspace's `target/linearizability/`), which
+/// keeps the last `LAB_HTML_MAX` pages (20).
 ///
 /// ```
 /// use linearizability::{check_history, Budget, Checked, KvModel, KvOperation};
@@ -153,7 +155,7 @@ pub fn check_history<M: Model>(
             CheckResult::Illegal => {
                 return Err(Failure::NotLinearizable {
                     summary: info.summary(),
-                    visualization: info.write_html_to_temp_dir().map_err(|e| e.to_string()),
+                    visualization: info.write_html_to_output_dir().map_err(|e| e.to_string()),
                 });
             }
             CheckResult::Unknown => {}

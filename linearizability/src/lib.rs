@@ -25,7 +25,7 @@
 //! check_operations_verbose(model, history, timeout) -> Result<(CheckResult, LinearizationInfo<M>), HistoryError>
 //!     -- checks every partition (until 100 ms after one fails), keeping what explains the verdict:
 //! info.summary() -> String                    -- the failure in words
-//! info.write_html_to_temp_dir() -> io::Result<PathBuf>   -- the visualization (also to_html, write_html)
+//! info.write_html_to_output_dir() -> io::Result<PathBuf> -- the visualization (also to_html, write_html)
 //! info.partial_linearizations()               -- for each operation its longest linearizable prefix (deduplicated)
 //!
 //! // Recorded histories (Jepsen-style EDN lines, as in porcupine's test data):
@@ -118,6 +118,7 @@ mod harness;
 mod html;
 mod kv;
 mod model;
+mod output;
 mod search;
 
 pub use check::{
@@ -128,3 +129,4 @@ pub use edn::{ReadError, format_kv_history, parse_kv_history, read_kv_history};
 pub use harness::{Budget, Checked, Failure, STRICT_ENV, check_history};
 pub use kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
 pub use model::{Model, Operation, Step};
+pub use output::{DEFAULT_HTML_MAX, HTML_MAX_ENV, OUTPUT_DIR_ENV, output_dir};

@@ -89,6 +89,9 @@ pub enum Bug {
     StaleRead,
     /// An append returns, but the store never applies it.
     LostAppend,
+    /// A stale read as above, but of the last append a later get must see:
+    /// the longest linearizable prefix is most of the key's history.
+    LateStaleRead,
 }
 
 /// A history of a correct store, or of one with `bug`.
@@ -151,18 +154,21 @@ pub fn generate(spec: Spec, bug: Bug) -> Vec<KvOperation> {
     order.sort_by_key(|&i| (plan[i].point, plan[i].client));
     let must_see = |a: &Planned, g: &Planned| a.ret < g.call && g.op == KvOp::Get && g.key == a.key;
     let victim = (bug != Bug::None).then(|| {
-        order
-            .iter()
-            .copied()
-            .find(|&a| {
-                plan[a].op == KvOp::Append
-                    && plan[a].key == "0"
-                    && plan.iter().any(|g| must_see(&plan[a], g))
-            })
-            .expect("no append to key \"0\" that a later get must see: generate more operations")
+        let candidate = |&a: &usize| {
+            plan[a].op == KvOp::Append
+                && plan[a].key == "0"
+                && plan.iter().any(|g| must_see(&plan[a], g))
+        };
+        let found = if bug == Bug::LateStaleRead {
+            order.iter().copied().rfind(candidate)
+        } else {
+            order.iter().copied().find(candidate)
+        };
+        found.expect("no append to key \"0\" that a later get must see: generate more operations")
     });
     // For a stale read: the first get that must see the victim.
-    let stale_get = victim.filter(|_| bug == Bug::StaleRead).and_then(|a| {
+    let stale = matches!(bug, Bug::StaleRead | Bug::LateStaleRead);
+    let stale_get = victim.filter(|_| stale).and_then(|a| {
         order
             .iter()
             .copied()
