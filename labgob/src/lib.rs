@@ -18,7 +18,11 @@
 //! Errors are meant for a human: they name the type being decoded and what
 //! went wrong: the input ended early (often: decoding state that was never
 //! saved), bytes were left over (the two sides use different types), or the
-//! bytes are not a value of that type at all.
+//! bytes are not a value of that type at all (with serde's own reason, such
+//! as an enum's variant number out of range), and the structs and enums the
+//! fault was found in. Decoding never hangs or overflows the stack, whatever
+//! the bytes: nesting is limited to [`MAX_DEPTH`] levels, and the elements
+//! of sequences and maps to what the input can hold (see [`decode`]).
 //!
 //! Like Go's labgob, it also warns (on stderr, never failing) about mistakes
 //! that would otherwise go unnoticed. In debug builds it checks the first
@@ -36,6 +40,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+mod checked;
+
+pub use checked::{MAX_DEPTH, MAX_EMPTY_ELEMENTS};
 
 /// Encodes `value`.
 ///
@@ -60,17 +68,29 @@ pub fn encode<T: Serialize + DeserializeOwned + Debug>(value: &T) -> Vec<u8> {
 }
 
 /// Decodes a `T` from `bytes`, which must hold exactly one encoded `T`.
+///
+/// Whatever the bytes, it returns: a value may nest at most [`MAX_DEPTH`]
+/// deep (a recursive type would otherwise overflow the stack), and its
+/// sequences and maps may hold at most one element per byte plus
+/// [`MAX_EMPTY_ELEMENTS`] (a `Vec<()>` takes no bytes per element, so its
+/// length prefix alone could ask for 2^64 of them).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let error = |kind| Error {
+    let error = |kind, within| Error {
         type_name: std::any::type_name::<T>(),
         len: bytes.len(),
         kind,
+        within,
     };
-    match postcard::take_from_bytes::<T>(bytes) {
-        Ok((value, [])) => Ok(value),
-        Ok((_, rest)) => Err(error(ErrorKind::BytesLeftOver(rest.len()))),
-        Err(postcard::Error::DeserializeUnexpectedEnd) => Err(error(ErrorKind::InputEndedEarly)),
-        Err(e) => Err(error(ErrorKind::Invalid(e.to_string()))),
+    let limits = checked::Limits::new(bytes.len());
+    let mut deserializer = postcard::Deserializer::from_bytes(bytes);
+    let value = T::deserialize(checked::Checked::new(&mut deserializer, &limits));
+    let value = limits
+        .end(value)
+        .map_err(|(kind, within)| error(kind, within))?;
+    match deserializer.finalize() {
+        Ok([]) => Ok(value),
+        Ok(rest) => Err(error(ErrorKind::BytesLeftOver(rest.len()), Vec::new())),
+        Err(e) => Err(error(ErrorKind::Invalid(e.to_string()), Vec::new())),
     }
 }
 
@@ -85,6 +105,8 @@ pub struct Error {
     type_name: &'static str,
     len: usize,
     kind: ErrorKind,
+    /// The structs and enums the error was found in, innermost first.
+    within: Vec<String>,
 }
 
 /// What went wrong while decoding.
@@ -97,6 +119,12 @@ pub enum ErrorKind {
     BytesLeftOver(usize),
     /// The bytes do not hold a value of the type (the message says why).
     Invalid(String),
+    /// The value nests deeper than `limit` (see [`MAX_DEPTH`]).
+    NestedTooDeep { limit: usize },
+    /// The sequences and maps hold more elements than the bytes could,
+    /// even with `empty_allowed` that take no bytes (see
+    /// [`MAX_EMPTY_ELEMENTS`]).
+    TooManyElements { empty_allowed: usize },
 }
 
 impl Error {
@@ -109,11 +137,19 @@ impl Error {
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
     }
+
+    /// The structs and enums the error was found in, innermost first (as
+    /// `"enum Entry"`, `"struct Persistent"`); empty if it was not found
+    /// inside one.
+    pub fn within(&self) -> &[String] {
+        &self.within
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (ty, len) = (self.type_name, self.len);
+        let within: String = self.within.iter().map(|w| format!(", in {w}")).collect();
         match &self.kind {
             ErrorKind::InputEndedEarly if len == 0 => write!(
                 f,
@@ -122,7 +158,7 @@ impl fmt::Display for Error {
             ),
             ErrorKind::InputEndedEarly => write!(
                 f,
-                "labgob: cannot decode a {ty}: the input ({len} bytes) ended early \
+                "labgob: cannot decode a {ty}: the input ({len} bytes) ended early{within} \
                  (were the bytes encoded from another type?)"
             ),
             ErrorKind::BytesLeftOver(n) => write!(
@@ -132,8 +168,20 @@ impl fmt::Display for Error {
             ),
             ErrorKind::Invalid(why) => write!(
                 f,
-                "labgob: the {len} bytes do not hold a {ty}: {why} \
+                "labgob: the {len} bytes do not hold a {ty}: {why}{within} \
                  (were they encoded from another type?)"
+            ),
+            ErrorKind::NestedTooDeep { limit } => write!(
+                f,
+                "labgob: the {len} bytes do not hold a {ty}: they nest more than {limit} \
+                 levels deep{within} (a recursive type, or bytes of another type?)"
+            ),
+            ErrorKind::TooManyElements { empty_allowed } => write!(
+                f,
+                "labgob: the {len} bytes do not hold a {ty}: its sequences and maps would \
+                 have more elements than the bytes can hold{within} (at most one per byte, \
+                 and {empty_allowed} that take no bytes, like `()`; were they encoded from \
+                 another type?)"
             ),
         }
     }
@@ -184,7 +232,9 @@ static CHECKED: std::sync::Mutex<BTreeMap<&'static str, usize>> =
 /// The counts; a panic elsewhere while they were locked leaves them usable.
 #[allow(clippy::disallowed_types)]
 fn checked() -> std::sync::MutexGuard<'static, BTreeMap<&'static str, usize>> {
-    CHECKED.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    CHECKED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Counts one more check of `type_name`; false once it had its share.
