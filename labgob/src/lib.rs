@@ -47,10 +47,44 @@ pub use checked::{MAX_DEPTH, MAX_EMPTY_ELEMENTS};
 
 /// Encodes `value`.
 ///
+/// `T` must be a type that can be decoded (`DeserializeOwned`), not only
+/// encoded: in debug builds the bytes are decoded back into a `T` and
+/// compared with `value` (see the crate's documentation), and a reference,
+/// a slice or a struct of references cannot be decoded into. To encode a
+/// borrowed view of a value without copying it (`(term, &log[..])` for a
+/// `(u64, Vec<Entry>)`), name the owned type with [`encode_as`].
+///
 /// # Panics
 /// If serde cannot encode the value (for instance a custom `Serialize` that
 /// reports an error); the message names the type.
 pub fn encode<T: Serialize + DeserializeOwned + Debug>(value: &T) -> Vec<u8> {
+    encode_as::<T, T>(value)
+}
+
+/// Encodes `value`, a borrowed view of an `Owned`, as the `Owned` would be
+/// encoded: [`decode::<Owned>`](decode) reads the bytes back.
+///
+/// References, slices and `str` encode as what they point to, so a tuple
+/// of references encodes as the tuple of values, `&[Entry]` as a
+/// `Vec<Entry>`, `&str` as a `String`. The debug-build check of [`encode`]
+/// decodes the bytes as an `Owned` and compares `Debug` renderings, which
+/// for these are the same; a struct of references of your own renders
+/// under its own name, so the check would warn about it: encode a tuple.
+///
+/// ```
+/// let log = vec!["put x".to_string(), "put y".to_string()];
+/// let bytes = labgob::encode_as::<(u64, Vec<String>), _>(&(7u64, &log[1..]));
+/// let (term, tail) = labgob::decode::<(u64, Vec<String>)>(&bytes).unwrap();
+/// assert_eq!((term, tail), (7, vec!["put y".to_string()]));
+/// ```
+///
+/// # Panics
+/// As [`encode`].
+pub fn encode_as<Owned, T>(value: &T) -> Vec<u8>
+where
+    Owned: DeserializeOwned + Debug,
+    T: Serialize + Debug + ?Sized,
+{
     // Sizing first costs a walk over the value but saves the reallocations
     // (each a copy) of growing a buffer for a large one: a KV snapshot, a
     // long log.
@@ -62,7 +96,7 @@ pub fn encode<T: Serialize + DeserializeOwned + Debug>(value: &T) -> Vec<u8> {
         )
     });
     if cfg!(debug_assertions) {
-        check_round_trip(value, &bytes);
+        check_round_trip::<Owned, T>(value, &bytes);
     }
     bytes
 }
@@ -195,12 +229,18 @@ static WARNINGS: AtomicUsize = AtomicUsize::new(0);
 /// enough: a skipped field often holds its default in the first value.
 const CHECKS_PER_TYPE: usize = 8;
 
-fn check_round_trip<T: DeserializeOwned + Debug>(value: &T, bytes: &[u8]) {
+/// Whether `value`, encoded as `bytes`, decodes as an `Owned` that looks
+/// the same; warns if not.
+fn check_round_trip<Owned, T>(value: &T, bytes: &[u8])
+where
+    Owned: DeserializeOwned + Debug,
+    T: Debug + ?Sized,
+{
     if !should_check(std::any::type_name::<T>()) {
         return;
     }
     let before = format!("{value:#?}");
-    let after = match decode::<T>(bytes) {
+    let after = match decode::<Owned>(bytes) {
         Ok(decoded) => format!("{decoded:#?}"),
         Err(e) => format!("(does not decode: {e})"),
     };
