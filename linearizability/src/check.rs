@@ -55,6 +55,14 @@ pub enum HistoryError {
     },
     /// More operations than the checker's 32-bit indices can number.
     TooLarge { operations: usize },
+    /// Two calls of an event history have the same id.
+    DuplicateCall {
+        /// The second call's position among the events.
+        position: usize,
+        id: usize,
+    },
+    /// A return of an event history matches no call before it.
+    UnmatchedReturn { position: usize, id: usize },
 }
 
 impl fmt::Display for HistoryError {
@@ -82,6 +90,14 @@ impl fmt::Display for HistoryError {
                  starts before operation {} ({}, {}..{}) returned; a client runs one \
                  operation at a time, so the history's timestamps or client ids are wrong",
                 second.0, second.1, second.2, second.3, first.0, first.1, first.2, first.3
+            ),
+            HistoryError::DuplicateCall { position, id } => write!(
+                f,
+                "event {position} calls an operation with id {id}, which an earlier call has"
+            ),
+            HistoryError::UnmatchedReturn { position, id } => write!(
+                f,
+                "event {position} returns id {id}, which no open call before it has"
             ),
             HistoryError::TooLarge { operations } => write!(
                 f,

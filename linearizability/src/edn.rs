@@ -1,17 +1,31 @@
-//! Reading recorded key/value histories: Jepsen-style EDN, one event per
-//! line, as in porcupine's test data:
+//! Reading recorded histories, one event per line, in real-time order
+//! (time is the line number), in two line formats:
 //!
-//! ```text
-//! {:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}
-//! {:process 0, :type :ok, :f :append, :key "0", :value "x 0 0 y"}
-//! ```
+//! * EDN maps, as in Jepsen's `history.edn` and porcupine's key/value test
+//!   data: `{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}`;
+//!   other fields (Jepsen's `:time`, `:index`) are ignored, commas are
+//!   whitespace.
+//! * Jepsen's log lines, as in porcupine's etcd test data:
+//!   `INFO  jepsen.util - 3 :invoke :cas [1 4]` (tab-separated); lines
+//!   without `jepsen.util - ` are skipped.
 //!
-//! `:type` is `:invoke` or `:ok`; `:f` is `:get`, `:put` or `:append`. A
-//! get's invoke carries `:value nil` (any value is ignored) and its `:ok`
-//! the value read (`nil` reads as "", a missing key). A process runs one
-//! operation at a time, so an `:ok` completes its process's last invoke.
-//! Time is the line number. Other fields (Jepsen's `:time`, `:index`) are
-//! ignored; commas are whitespace, as in EDN; blank lines are skipped.
+//! `:type` is `:invoke`, then one of `:ok` (completed), `:fail` (certainly
+//! did not happen: the operation is left out) or `:info` (outcome unknown:
+//! the operation has no reply, see [`Operation`]); an invoke still open at
+//! the end of the file has no reply either. A process runs one operation at
+//! a time, so a completion completes its process's last invoke, which must
+//! have the same `:f` and key. Events of a process that is not a number
+//! (Jepsen's `:nemesis`) are skipped; blank lines too.
+//!
+//! Key/value histories ([`parse_kv_history`]): `:f` is `:get`, `:put` or
+//! `:append` with a string `:key`; a get's invoke carries `:value nil` and
+//! its `:ok` the value read (`nil` reads as "", a missing key).
+//!
+//! Register histories ([`parse_register_history`]): `:f` is `:read`,
+//! `:write` (`:value 3`) or `:cas` (`:value [from to]`), values integers or
+//! `nil` (never written); a read's `:ok` carries the value read. A history
+//! of several registers names each by a `:key` field, or as Jepsen's
+//! independent checker does, by a `[key value]` tuple in `:value`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,6 +33,7 @@ use std::path::Path;
 
 use crate::kv::{KvInput, KvOp, KvOperation, KvOutput};
 use crate::model::Operation;
+use crate::register::{RegisterInput, RegisterOp, RegisterOperation};
 
 /// A history file that cannot be read, with the file and line to blame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,13 +57,21 @@ impl std::error::Error for ReadError {}
 
 /// Reads the key/value history in the file at `path`.
 pub fn read_kv_history(path: impl AsRef<Path>) -> Result<Vec<KvOperation>, ReadError> {
-    let path = path.as_ref();
+    read(path.as_ref(), parse_kv_history)
+}
+
+/// Reads the register history in the file at `path`.
+pub fn read_register_history(path: impl AsRef<Path>) -> Result<Vec<RegisterOperation>, ReadError> {
+    read(path.as_ref(), parse_register_history)
+}
+
+fn read<T>(path: &Path, parse: fn(&str, &str) -> Result<T, ReadError>) -> Result<T, ReadError> {
     let text = std::fs::read_to_string(path).map_err(|e| ReadError {
         file: path.display().to_string(),
         line: None,
         message: format!("cannot read the file: {e}"),
     })?;
-    parse_kv_history(&text, &path.display().to_string())
+    parse(&text, &path.display().to_string())
 }
 
 /// Parses a key/value history; `file` names it in errors.
@@ -59,109 +82,221 @@ pub fn read_kv_history(path: impl AsRef<Path>) -> Result<Vec<KvOperation>, ReadE
 /// {:process 1, :type :invoke, :f :get, :key "k", :value nil}
 /// {:process 0, :type :ok, :f :put, :key "k", :value "a"}
 /// {:process 1, :type :ok, :f :get, :key "k", :value "a"}
+/// {:process 2, :type :invoke, :f :append, :key "k", :value "b"}
+/// {:process 2, :type :info, :f :append, :key "k", :value "b"}
 /// "#;
 /// let ops = linearizability::parse_kv_history(text, "example").unwrap();
-/// assert_eq!(ops.len(), 2);
+/// assert_eq!(ops.len(), 3);
 /// assert_eq!((ops[1].call, ops[1].ret), (3, 5));
 /// assert_eq!(ops[1].output.as_ref().unwrap().value, "a");
+/// assert_eq!(ops[2].output, None); // :info: no reply
 ///
 /// let bad = "{:process 0, :type :ok, :f :get, :key \"k\" :value \"a\"}";
 /// let err = linearizability::parse_kv_history(bad, "bad.txt").unwrap_err();
 /// assert_eq!(err.to_string(), "bad.txt:1: process 0 returns, but has no operation in progress");
 /// ```
 pub fn parse_kv_history(text: &str, file: &str) -> Result<Vec<KvOperation>, ReadError> {
+    let input = |e: &Event| -> Result<KvInput, String> {
+        let op = match e.f.as_str() {
+            "get" => KvOp::Get,
+            "put" => KvOp::Put,
+            "append" => KvOp::Append,
+            other => return Err(format!(":f must be :get, :put or :append, not :{other}")),
+        };
+        let key = match &e.key {
+            Some(Value::Str(s)) => s.clone(),
+            Some(other) => return Err(format!(":key must be a string, not {other}")),
+            None => return Err("no :key field".to_string()),
+        };
+        let value = match (op, &e.value) {
+            (KvOp::Get, _) => String::new(),
+            (_, Value::Str(s)) => s.clone(),
+            _ => return Err(format!(":{} needs a string :value", e.f)),
+        };
+        Ok(KvInput { op, key, value })
+    };
+    let output = |input: &KvInput, e: &Event| -> Result<KvOutput, String> {
+        let value = match (input.op, &e.value) {
+            (KvOp::Get, Value::Str(s)) => s.clone(),
+            (KvOp::Get, Value::Nil) => String::new(),
+            (KvOp::Get, other) => {
+                return Err(format!(":value must be a string or nil, not {other}"));
+            }
+            _ => String::new(),
+        };
+        Ok(KvOutput { value })
+    };
+    pair(events(text, file)?, file, input, output)
+}
+
+/// Parses a register history (Jepsen's read / write / cas); `file` names
+/// it in errors.
+///
+/// ```
+/// use linearizability::{RegisterOp, parse_register_history};
+///
+/// let text = r#"
+/// {:type :invoke, :f :write, :value 1, :process 0, :time 10}
+/// {:type :invoke, :f :cas, :value [1 2], :process 1, :time 15}
+/// {:type :ok, :f :write, :value 1, :process 0, :time 20}
+/// {:type :fail, :f :cas, :value [1 2], :process 1, :time 25}
+/// {:type :invoke, :f :read, :value nil, :process 0, :time 30}
+/// {:type :ok, :f :read, :value 1, :process 0, :time 40}
+/// "#;
+/// let ops = parse_register_history(text, "example").unwrap();
+/// assert_eq!(ops.len(), 2); // the failed cas did not happen
+/// assert_eq!(ops[0].input.op, RegisterOp::Write(1));
+/// assert_eq!(ops[1].output, Some(Some(1)));
+/// ```
+pub fn parse_register_history(text: &str, file: &str) -> Result<Vec<RegisterOperation>, ReadError> {
+    let input = |e: &Event| -> Result<RegisterInput, String> {
+        let (key, value) = register_key_value(e)?;
+        let op = match (e.f.as_str(), value) {
+            ("read", _) => RegisterOp::Read,
+            ("write", value) => RegisterOp::Write(
+                integer(value)?.ok_or_else(|| ":write needs an integer :value".to_string())?,
+            ),
+            ("cas", Value::Vector(pair)) if pair.len() == 2 => {
+                let from = integer(&pair[0])?;
+                let to = integer(&pair[1])?;
+                match (from, to) {
+                    (Some(from), Some(to)) => RegisterOp::Cas(from, to),
+                    _ => return Err(":cas needs integers [from to]".to_string()),
+                }
+            }
+            ("cas", other) => return Err(format!(":cas needs a :value [from to], not {other}")),
+            (other, _) => return Err(format!(":f must be :read, :write or :cas, not :{other}")),
+        };
+        Ok(RegisterInput { key, op })
+    };
+    let output = |input: &RegisterInput, e: &Event| -> Result<Option<i64>, String> {
+        match input.op {
+            RegisterOp::Read => integer(register_key_value(e)?.1),
+            RegisterOp::Write(_) | RegisterOp::Cas(..) => Ok(None),
+        }
+    };
+    pair(events(text, file)?, file, input, output)
+}
+
+/// A register event's key (its `:key`, or the first of a `[key value]`
+/// tuple) and value.
+fn register_key_value(e: &Event) -> Result<(Option<String>, &Value), String> {
+    if let Some(key) = &e.key {
+        return Ok((Some(key.name()), &e.value));
+    }
+    match &e.value {
+        // Jepsen's independent tuples: [key value], [key [from to]].
+        Value::Vector(tuple)
+            if tuple.len() == 2 && (e.f != "cas" || matches!(tuple[1], Value::Vector(_))) =>
+        {
+            Ok((Some(tuple[0].name()), &tuple[1]))
+        }
+        value => Ok((None, value)),
+    }
+}
+
+/// An integer value, or `None` for `nil`.
+fn integer(value: &Value) -> Result<Option<i64>, String> {
+    match value {
+        Value::Integer(n) => Ok(Some(*n)),
+        Value::Nil => Ok(None),
+        other => Err(format!("expected an integer or nil, not {other}")),
+    }
+}
+
+/// Pairs each process's invoke with its completion into operations, in
+/// the order of their calls: `input` reads an invoke, `output` a
+/// completion with `:ok`; `:fail` drops the operation, `:info` (or no
+/// completion) leaves it without a reply.
+fn pair<I, O>(
+    events: Vec<Event>,
+    file: &str,
+    input: impl Fn(&Event) -> Result<I, String>,
+    output: impl Fn(&I, &Event) -> Result<O, String>,
+) -> Result<Vec<Operation<I, O>>, ReadError> {
     let error = |line: usize, message: String| ReadError {
         file: file.to_string(),
         line: Some(line),
         message,
     };
-    // Each process's operation in progress: its invoke's line and input.
-    let mut pending: HashMap<usize, (usize, KvInput)> = HashMap::new();
-    let mut ops: Vec<KvOperation> = Vec::new();
-    for (line_no, line) in (1..).zip(text.lines()) {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let event = Event::parse(line).map_err(|m| error(line_no, m))?;
-        if event.invoke {
+    let end = events.last().map_or(0, |e| e.line) + 1;
+    // Each process's operation in progress: its invoke and input.
+    let mut pending: HashMap<usize, (Event, I)> = HashMap::new();
+    let mut ops: Vec<Operation<I, O>> = Vec::new();
+    for event in events {
+        let line = event.line;
+        if event.kind == Kind::Invoke {
             if let Some((since, _)) = pending.get(&event.process) {
                 return Err(error(
-                    line_no,
+                    line,
                     format!(
                         "process {} invokes an operation while the one it invoked at line \
-                         {since} has not returned",
-                        event.process
+                         {} has not returned",
+                        event.process, since.line
                     ),
                 ));
             }
-            if event.f != KvOp::Get && event.value.is_none() {
-                return Err(error(
-                    line_no,
-                    format!("{} needs a string :value", edn_name(event.f)),
-                ));
-            }
-            let input = KvInput {
-                op: event.f,
-                key: event.key,
-                value: if event.f == KvOp::Get {
-                    String::new()
-                } else {
-                    event.value.unwrap_or_default()
-                },
-            };
-            pending.insert(event.process, (line_no, input));
+            let read = input(&event).map_err(|m| error(line, m))?;
+            pending.insert(event.process, (event, read));
             continue;
         }
-        let Some((call, input)) = pending.remove(&event.process) else {
+        let Some((call, read)) = pending.remove(&event.process) else {
             return Err(error(
-                line_no,
+                line,
                 format!(
                     "process {} returns, but has no operation in progress",
                     event.process
                 ),
             ));
         };
-        if (input.op, &input.key) != (event.f, &event.key) {
+        if (&call.f, &call.key) != (&event.f, &event.key) {
+            let key =
+                |k: &Option<Value>| k.as_ref().map_or(String::new(), |k| format!(" of key {k}"));
             return Err(error(
-                line_no,
+                line,
                 format!(
-                    "process {} returns {} of key {:?}, but invoked {} of key {:?} at line \
-                     {call}",
+                    "process {} returns :{}{}, but invoked :{}{} at line {}",
                     event.process,
-                    edn_name(event.f),
-                    event.key,
-                    edn_name(input.op),
-                    input.key
+                    event.f,
+                    key(&event.key),
+                    call.f,
+                    key(&call.key),
+                    call.line
                 ),
             ));
         }
-        let read = if input.op == KvOp::Get {
-            event.value.unwrap_or_default()
-        } else {
-            String::new()
+        let output = match event.kind {
+            Kind::Fail => continue,
+            Kind::Info => None,
+            _ => Some(output(&read, &event).map_err(|m| error(line, m))?),
         };
         ops.push(Operation {
-            client_id: event.process,
-            input,
-            call: call as u64,
-            output: Some(KvOutput { value: read }),
-            ret: line_no as u64,
+            client_id: call.process,
+            input: read,
+            call: call.line as u64,
+            output,
+            ret: line as u64,
         });
     }
-    if let Some((&process, &(line, _))) = pending.iter().min_by_key(|(_, (line, _))| *line) {
-        return Err(error(
-            line,
-            format!("process {process}'s operation invoked here never returns (no :ok)"),
-        ));
+    // Invoked and never completed: as good as :info at the end.
+    for (call, read) in pending.into_values() {
+        ops.push(Operation {
+            client_id: call.process,
+            input: read,
+            call: call.line as u64,
+            output: None,
+            ret: end as u64,
+        });
     }
     ops.sort_by_key(|op| op.call);
     Ok(ops)
 }
 
 /// Writes `history` in the format [`parse_kv_history`] reads: an `:invoke`
-/// and an `:ok` line per operation, in the order of their times (calls
-/// before returns at equal times), so that reading it back gives the same
-/// history up to the times, which become line numbers.
+/// and an `:ok` (or, without a reply, `:info`) line per operation, in the
+/// order of their times (calls before returns at equal times), so that
+/// reading it back gives the same history up to the times, which become
+/// line numbers.
 ///
 /// ```
 /// use linearizability::{KvOperation, format_kv_history, parse_kv_history};
@@ -185,18 +320,19 @@ pub fn format_kv_history(history: &[KvOperation]) -> String {
     events.sort_by_key(|&(time, ret, _)| (time, ret));
     let mut text = String::new();
     for (_, ret, op) in events {
-        let value = match (op.input.op, ret) {
-            (KvOp::Get, false) => "nil".to_string(),
-            (KvOp::Get, true) => op
-                .output
-                .as_ref()
-                .map_or("nil".into(), |o| edn_string(&o.value)),
+        let value = match (op.input.op, ret, &op.output) {
+            (KvOp::Get, true, Some(read)) => edn_string(&read.value),
+            (KvOp::Get, _, _) => "nil".to_string(),
             _ => edn_string(&op.input.value),
         };
+        let kind = match (ret, &op.output) {
+            (false, _) => ":invoke",
+            (true, Some(_)) => ":ok",
+            (true, None) => ":info",
+        };
         text.push_str(&format!(
-            "{{:process {}, :type {}, :f {}, :key {}, :value {value}}}\n",
+            "{{:process {}, :type {kind}, :f {}, :key {}, :value {value}}}\n",
             op.client_id,
-            if ret { ":ok" } else { ":invoke" },
             edn_name(op.input.op),
             edn_string(&op.input.key),
         ));
@@ -209,22 +345,43 @@ fn edn_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// An operation's name, as written in EDN.
+fn edn_name(op: KvOp) -> &'static str {
+    match op {
+        KvOp::Get => ":get",
+        KvOp::Put => ":put",
+        KvOp::Append => ":append",
+    }
+}
+
+/// What a line says happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Invoke,
+    Ok,
+    Fail,
+    Info,
+}
+
 /// One line's event.
 struct Event {
+    line: usize,
     process: usize,
-    /// `:invoke` (else `:ok`).
-    invoke: bool,
-    f: KvOp,
-    key: String,
-    value: Option<String>,
+    kind: Kind,
+    /// The operation's name, without the colon.
+    f: String,
+    key: Option<Value>,
+    value: Value,
 }
 
 /// An EDN value of the kinds these files use.
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Value {
     Keyword(String),
     Integer(i64),
     Str(String),
     Nil,
+    Vector(Vec<Value>),
 }
 
 impl fmt::Display for Value {
@@ -235,66 +392,122 @@ impl fmt::Display for Value {
             Value::Integer(n) => write!(f, "{n}"),
             Value::Str(s) => write!(f, "{s:?}"),
             Value::Nil => write!(f, "nil"),
+            Value::Vector(items) => {
+                let items: Vec<String> = items.iter().map(Value::to_string).collect();
+                write!(f, "[{}]", items.join(" "))
+            }
         }
     }
 }
 
-/// An operation's name, as written in EDN.
-fn edn_name(op: KvOp) -> &'static str {
-    match op {
-        KvOp::Get => ":get",
-        KvOp::Put => ":put",
-        KvOp::Append => ":append",
+impl Value {
+    /// The value as a name (of a key): a string without its quotes.
+    fn name(&self) -> String {
+        match self {
+            Value::Str(s) => s.clone(),
+            other => other.to_string(),
+        }
     }
 }
 
+/// The events of a history file's lines (see the module header).
+fn events(text: &str, file: &str) -> Result<Vec<Event>, ReadError> {
+    let mut events = Vec::new();
+    for (line_no, line) in (1..).zip(text.lines()) {
+        let trimmed = line.trim();
+        let fields = if trimmed.is_empty() {
+            continue;
+        } else if trimmed.starts_with('{') {
+            parse_map(line)
+        } else if let Some((_, rest)) = line.split_once("jepsen.util - ") {
+            parse_log_line(rest)
+        } else if trimmed.starts_with("INFO") || trimmed.starts_with("WARN") {
+            // Another logger's line in a Jepsen log.
+            continue;
+        } else {
+            Err("expected a map, starting with '{'".to_string())
+        };
+        let event = fields.and_then(|fields| Event::new(line_no, fields));
+        match event {
+            Ok(Some(event)) => events.push(event),
+            Ok(None) => {}
+            Err(message) => {
+                return Err(ReadError {
+                    file: file.to_string(),
+                    line: Some(line_no),
+                    message,
+                });
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// The fields of a Jepsen log line after `jepsen.util - `: process, type,
+/// f and value, separated by tabs (or spaces).
+fn parse_log_line(rest: &str) -> Result<Vec<(String, Value)>, String> {
+    let mut parts = rest.trim().splitn(4, ['\t', ' ']);
+    let mut next = |name: &str| {
+        parts
+            .next()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| format!("no {name} in the log line"))
+    };
+    let (process, kind, f) = (next("process")?, next("type")?, next("f")?);
+    let value = next("value").unwrap_or("nil").trim();
+    let one = |text: &str| -> Result<Value, String> {
+        let mut chars = text.char_indices().peekable();
+        parse_value(&mut chars)
+    };
+    Ok(vec![
+        ("process".to_string(), one(process)?),
+        ("type".to_string(), one(kind)?),
+        ("f".to_string(), one(f)?),
+        ("value".to_string(), one(value)?),
+    ])
+}
+
 impl Event {
-    fn parse(line: &str) -> Result<Event, String> {
-        let fields = parse_map(line)?;
-        let get = |name: &str| {
+    /// The event of a line's fields; `None` for a process that is not a
+    /// number (Jepsen's nemesis).
+    fn new(line: usize, fields: Vec<(String, Value)>) -> Result<Option<Event>, String> {
+        let mut fields = fields;
+        let mut take = |name: &str| {
             fields
                 .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value)
-                .ok_or_else(|| format!("no :{name} field"))
+                .position(|(key, _)| key == name)
+                .map(|at| fields.swap_remove(at).1)
         };
-        let process = match get("process")? {
-            Value::Integer(n) if *n >= 0 => *n as usize,
+        let process = match take("process").ok_or("no :process field")? {
+            Value::Integer(n) if n >= 0 => n as usize,
+            Value::Keyword(_) => return Ok(None),
             other => return Err(format!(":process must be a number from 0, not {other}")),
         };
-        let invoke = match get("type")? {
-            Value::Keyword(k) if k == "invoke" => true,
-            Value::Keyword(k) if k == "ok" => false,
-            Value::Keyword(k) if k == "fail" || k == "info" => {
+        let kind = match take("type").ok_or("no :type field")? {
+            Value::Keyword(k) if k == "invoke" => Kind::Invoke,
+            Value::Keyword(k) if k == "ok" => Kind::Ok,
+            Value::Keyword(k) if k == "fail" => Kind::Fail,
+            Value::Keyword(k) if k == "info" => Kind::Info,
+            other => {
                 return Err(format!(
-                    "unsupported :type :{k}: the checker needs every operation to have \
-                     completed with :ok"
+                    ":type must be :invoke, :ok, :fail or :info, not {other}"
                 ));
             }
-            other => return Err(format!(":type must be :invoke or :ok, not {other}")),
         };
-        let f = match get("f")? {
-            Value::Keyword(k) if k == "get" => KvOp::Get,
-            Value::Keyword(k) if k == "put" => KvOp::Put,
-            Value::Keyword(k) if k == "append" => KvOp::Append,
-            other => return Err(format!(":f must be :get, :put or :append, not {other}")),
+        let f = match take("f").ok_or("no :f field")? {
+            Value::Keyword(k) => k,
+            other => return Err(format!(":f must be a keyword, not {other}")),
         };
-        let key = match get("key")? {
-            Value::Str(s) => s.clone(),
-            other => return Err(format!(":key must be a string, not {other}")),
-        };
-        let value = match get("value")? {
-            Value::Str(s) => Some(s.clone()),
-            Value::Nil => None,
-            other => return Err(format!(":value must be a string or nil, not {other}")),
-        };
-        Ok(Event {
+        let key = take("key");
+        let value = take("value").ok_or("no :value field")?;
+        Ok(Some(Event {
+            line,
             process,
-            invoke,
+            kind,
             f,
             key,
             value,
-        })
+        }))
     }
 }
 
@@ -354,7 +567,7 @@ type Chars<'a> = std::iter::Peekable<std::str::CharIndices<'a>>;
 
 /// Parses one value (the next character is not whitespace).
 fn parse_value(chars: &mut Chars<'_>) -> Result<Value, String> {
-    let ends_token = |c: char| c.is_whitespace() || matches!(c, ',' | '{' | '}' | '"');
+    let ends_token = |c: char| c.is_whitespace() || matches!(c, ',' | '{' | '}' | '"' | '[' | ']');
     let token = |chars: &mut Chars<'_>| {
         let mut word = String::new();
         while let Some((_, c)) = chars.next_if(|&(_, c)| !ends_token(c)) {
@@ -387,6 +600,24 @@ fn parse_value(chars: &mut Chars<'_>) -> Result<Value, String> {
                         }
                     },
                     Some((_, c)) => s.push(c),
+                }
+            }
+        }
+        '[' => {
+            chars.next();
+            let mut items = Vec::new();
+            loop {
+                while chars
+                    .next_if(|&(_, c)| c.is_whitespace() || c == ',')
+                    .is_some()
+                {}
+                match chars.peek() {
+                    None => return Err(format!("the vector at column {} is not closed", at + 1)),
+                    Some((_, ']')) => {
+                        chars.next();
+                        return Ok(Value::Vector(items));
+                    }
+                    Some(_) => items.push(parse_value(chars)?),
                 }
             }
         }

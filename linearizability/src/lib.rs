@@ -113,20 +113,27 @@
 
 mod check;
 mod edn;
+mod events;
 mod explain;
 mod harness;
 mod html;
 mod kv;
 mod model;
 mod output;
+mod register;
 mod search;
 
 pub use check::{
     CheckResult, HistoryError, LinearizationInfo, THREADS_ENV, check_operations,
     check_operations_verbose,
 };
-pub use edn::{ReadError, format_kv_history, parse_kv_history, read_kv_history};
+pub use edn::{
+    ReadError, format_kv_history, parse_kv_history, parse_register_history, read_kv_history,
+    read_register_history,
+};
+pub use events::{Event, EventKind, check_events, check_events_verbose, operations_from_events};
 pub use harness::{Budget, Checked, Failure, STRICT_ENV, check_history};
 pub use kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
 pub use model::{Model, Operation, Step};
 pub use output::{DEFAULT_HTML_MAX, HTML_MAX_ENV, OUTPUT_DIR_ENV, output_dir};
+pub use register::{RegisterInput, RegisterModel, RegisterOp, RegisterOperation};
