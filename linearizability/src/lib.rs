@@ -1,50 +1,15 @@
-//! linearizability — a linearizability checker after porcupine (the one
-//! MIT's lab 3 tests use), with lab 3's key/value model and a visualization
-//! that explains failures.
+#![doc = include_str!("../README.md")]
 //!
-//! A history is a set of completed operations, each with the client that
-//! ran it, its input and output, and the times it was called and returned.
-//! It is linearizable if its operations can be put in one order that (1)
-//! respects real time: an operation that returned before another was called
-//! comes first, and (2) is legal for the sequential model of the object:
-//! each get returns what the puts and appends before it in that order wrote.
+//! # Inside
 //!
-//! ```text
-//! // What a lab test does (the kvraft tester logs every completed clerk call):
-//! let op = KvOperation::get(client, "k", &value, call_ns, return_ns);
-//! match check_history(KvModel, history, &Budget::default()) {
-//!     Ok(Checked::Linearizable) => {}              -- pass
-//!     Ok(Checked::Unknown { .. }) => {}            -- pass; a warning line was printed
-//!     Err(failure) => fatal!("{failure}"),         -- the message explains, and names an HTML file
-//! }
-//!
-//! // The porcupine-style API underneath:
-//! check_operations(model, history, timeout) -> Result<CheckResult, HistoryError>
-//!     -- Ok, Illegal, or Unknown if `timeout` ran out (None or zero: no limit, as in porcupine);
-//!     -- stops at the first illegal partition.
-//! check_operations_verbose(model, history, timeout) -> Result<(CheckResult, LinearizationInfo<M>), HistoryError>
-//!     -- checks every partition (until 100 ms after one fails), keeping what explains the verdict:
-//! info.summary() -> String                    -- the failure in words
-//! info.write_html_to_output_dir() -> io::Result<PathBuf> -- the visualization (also to_html, write_html)
-//! info.partial_linearizations()               -- for each operation its longest linearizable prefix (deduplicated)
-//!
-//! // Recorded histories (Jepsen-style EDN lines, as in porcupine's test data):
-//! read_kv_history(path) -> Result<Vec<KvOperation>, ReadError>   -- errors name the file and line
-//! format_kv_history(&history) -> String     -- the same format, to save a lab test's history
-//! ```
-//!
-//! # Models
-//!
-//! A [`Model`] is the sequential specification: an initial state and a
-//! `step(state, input, output)` that says whether the operation is legal in
-//! that state and what state follows ([`Step`]). It also says how to
-//! *partition* a history: operations in different partitions never interact
-//! (a key/value store's keys), and a history is linearizable iff each
-//! partition's history is (linearizability is compositional), so each is
-//! checked on its own, in parallel, and the search stays small.
-//! [`KvModel`] is lab 3's model (MIT's `models/kv.go`): partitioned by key,
-//! state = the key's value, initially ""; a get is legal iff it returns the
-//! value, a put replaces it, an append concatenates.
+//! The modules, for whoever works on the crate: `model.rs` (the [`Model`]
+//! trait, [`Operation`]), `kv.rs` and `register.rs` (the models),
+//! `search.rs` (one partition's search), `check.rs` (validation,
+//! partitioning, the parallel driver and its limits), `explain.rs` (the
+//! summary), `html.rs` with `html.css` and `html.js` (the page),
+//! `output.rs` (where pages go), `harness.rs` (what the lab testers call),
+//! `events.rs` (the event-based entry point), `edn.rs` (history files) and
+//! `main.rs` (the CLI).
 //!
 //! # The algorithm
 //!
@@ -84,10 +49,10 @@
 //! on the calling thread alone. A check uses one thread per core, or
 //! `LAB_LINEARIZABILITY_THREADS` ([`THREADS_ENV`]); in labrt's simulation 2
 //! unless that variable says otherwise, never the host's core count, so a
-//! seed replays the same schedule on any machine. [`check_history`] retries the undecided
-//! partitions with a larger time limit (1 s, 4 s, 16 s by default; not
-//! after the memory limit), then passes with a printed warning, or fails if
-//! `LAB_LINEARIZABILITY_STRICT=1`.
+//! seed replays the same schedule on any machine. [`check_history`]
+//! retries the undecided partitions with a larger time limit (1 s, 4 s,
+//! 16 s by default; not after the memory limit), then passes with a
+//! printed warning, or fails if `LAB_LINEARIZABILITY_STRICT=1`.
 //!
 //! # Explaining a failure
 //!
@@ -98,7 +63,8 @@
 //! before the earliest pending return is either illegal after the prefix,
 //! or legal but leads only to states already explored without success. The
 //! HTML page shows the same on a time line per partition, one lane per
-//! client; it is one self-contained file that opens offline.
+//! client; it is one self-contained file that opens offline, and it stays
+//! about as large as the history (see `html.rs` for how).
 //!
 //! # Bad histories
 //!
