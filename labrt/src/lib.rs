@@ -22,8 +22,9 @@
 //!   `Receiver` and error types.
 //! * [`collections`] — `HashMap` and `HashSet` with a fixed hasher, so that
 //!   their iteration order is the same in every run.
-//! * [`rand`] — random numbers from one seeded source. Set `LAB_SEED=<n>` to
-//!   fix the seed; otherwise one is drawn and [`rand::seed`] reports it.
+//! * [`rand`] — random numbers from one seeded source (in the simulation,
+//!   one for each test). Set `LAB_SEED=<n>` to fix the seed; otherwise one
+//!   is drawn and [`rand::seed`] reports it.
 //! * [`sim`] — with `LAB_SIM=1`, all of the above run in a deterministic
 //!   simulation: labrt threads become coroutines that take turns on the
 //!   test's thread, chosen at each labrt call by a generator seeded with
