@@ -43,7 +43,9 @@ thread_local! {
     /// The first error of ours in the decode under way on this thread (a
     /// limit, or serde's own message), which postcard's error type has no
     /// room for. Thread-local because `de::Error::custom`, where serde's
-    /// messages arrive, is given nothing else to reach.
+    /// messages arrive, is given nothing else to reach. The threads of a
+    /// simulated world share an OS thread, but a decode makes no labrt call,
+    /// so none of them runs in the middle of another's.
     static NOTED: RefCell<Option<ErrorKind>> = const { RefCell::new(None) };
 }
 
@@ -148,9 +150,9 @@ impl Drop for Level<'_> {
 }
 
 /// An error inside the wrappers: the deserializer's below, or one of ours,
-/// [noted](note) aside. It is no larger than the one below: every value
-/// decoded moves through each wrapper's `Result`, and a larger error makes
-/// a slower decode.
+/// [noted](note) aside rather than carried, so that it stays as small as
+/// the one below (every decoded value moves through each wrapper's
+/// `Result`).
 #[derive(Debug)]
 pub(crate) enum Fail<E> {
     Inner(E),
@@ -222,15 +224,12 @@ impl<'a, 'de, D: Deserializer<'de>> Checked<'a, D> {
             _ => Some(limits.enter().map_err(Fail::ours)?),
         };
         let counted = matches!(call, Call::Counted);
-        let result = f(
-            self.inner,
-            Wrap {
-                visitor,
-                limits,
-                counted,
-            },
-        )
-        .map_err(Fail::Inner);
+        let wrap = Wrap {
+            visitor,
+            limits,
+            counted,
+        };
+        let result = f(self.inner, wrap).map_err(Fail::Inner);
         if let (Err(_), Call::Named(what, name)) = (&result, call) {
             limits.note_within(what, name);
         }
