@@ -7,7 +7,7 @@
 //! These tests feed the tests' check (`bounds::log_too_large`) with Raft
 //! states encoded as the reference Raft encodes them, and once with the
 //! state the Raft of this tree saves. They are not lab tests: the grader
-//! runs `raft_test.rs` only.
+//! runs `raft_test.rs` only, and `make test-2` too.
 
 mod bounds;
 
@@ -156,22 +156,17 @@ fn a_raft_that_trims_its_log_at_each_snapshot_passes() {
     assert!(!log_too_large(persisted_size(later)));
 }
 
-/// The same with the Raft of this tree: without snapshots it keeps every
-/// entry, and the check fails it once it holds 150, though not at 90.
+/// The same with the Raft of this tree (yours, in the handout): without
+/// the tester's snapshots it keeps every entry, and once it holds 150 the
+/// check fails it, whatever its encoding (a random command alone takes 8
+/// bytes or more). How many entries it may keep depends on its encoding;
+/// the tests above pin the reference's.
 #[test]
-fn the_raft_of_this_tree_fails_the_check_with_150_entries() {
+fn a_raft_that_keeps_150_entries_fails_the_check() {
     let servers = 3;
     let cfg = Config::<i64>::new(servers, false, false);
     cfg.begin("log size bound: a Raft that never trims");
-    for _ in 0..90 {
-        cfg.one(random_range(0..i64::MAX), servers, false);
-    }
-    let size = cfg.log_size();
-    assert!(
-        !log_too_large(size),
-        "90 entries in {size} bytes fail MAXLOGSIZE = {MAXLOGSIZE}"
-    );
-    for _ in 90..150 {
+    for _ in 0..150 {
         cfg.one(random_range(0..i64::MAX), servers, false);
     }
     let size = cfg.log_size();
