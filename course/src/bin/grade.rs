@@ -46,7 +46,7 @@ use course::grade::{Points, Report, TestResult, cap_output, normalize_part, part
 use course::handout;
 use course::stage::{self, Submission};
 use test_scripts::gate;
-use test_scripts::labs::LABS;
+use test_scripts::labs::{HARNESS, LABS};
 use test_scripts::runner::{self, RunSpec, TestBinary};
 use test_scripts::sandbox::Sandbox;
 
@@ -54,6 +54,10 @@ use test_scripts::sandbox::Sandbox;
 static SANDBOX_SEEN: Once = Once::new();
 
 const POINTS_FILE: &str = "course/points.txt";
+
+/// How long the framework's own build may take: only a broken machine
+/// takes this long.
+const FRAMEWORK_BUILD_LIMIT: Duration = Duration::from_secs(3600);
 
 #[derive(Parser)]
 #[command(about = "Grade a submission's lab code (default: the lab code of this tree)")]
@@ -310,9 +314,9 @@ fn lock(work: &Path) -> Result<File, String> {
     Ok(file)
 }
 
-/// Builds, in the stage, the sandbox's launcher (the staff's copy, which
-/// the runs need) and the test binary of every lab that has a selected test
-/// and was not refused. Returns the launcher.
+/// Builds, in the stage, the framework (the sandbox's launcher among it)
+/// and the test binary of every lab that has a selected test and was not
+/// refused. Returns the launcher.
 fn build_labs(
     labs: &mut [LabState],
     tests: &[(usize, String)],
@@ -325,7 +329,7 @@ fn build_labs(
     unsafe { std::env::set_var("CARGO_TARGET_DIR", target) };
     std::env::set_current_dir(stage)
         .map_err(|e| format!("cannot enter {}: {e}", stage.display()))?;
-    let launcher = build_launcher(target, args.build_timeout)?;
+    let launcher = build_framework(target)?;
     for (i, lab) in LABS.iter().enumerate() {
         if !matches!(labs[i], LabState::Unbuilt) || !tests.iter().any(|(l, _)| *l == i) {
             continue;
@@ -349,22 +353,22 @@ fn build_labs(
     Ok(launcher)
 }
 
-/// Builds the `sandbox` launcher of the staged test-scripts; a failure is
-/// the grader's (the staff's files do not build).
-fn build_launcher(target: &Path, timeout_secs: u64) -> Result<PathBuf, String> {
+/// Builds every framework crate of the stage, the `sandbox` launcher among
+/// them, and returns the launcher. This is the staff's code, so the build
+/// timeout (which is for the student's) does not apply: a cold cache
+/// compiles every dependency here, and a lab's build then compiles only
+/// the student's crate, the harness and the tests. A failure is the
+/// grader's (the staff's files do not build).
+fn build_framework(target: &Path) -> Result<PathBuf, String> {
     let mut command = cargo();
-    command.args([
-        "build",
-        "--locked",
-        "-p",
-        "test-scripts",
-        "--bin",
-        "sandbox",
-    ]);
-    match run_with_timeout(command, Duration::from_secs(timeout_secs))? {
+    command.args(["build", "--quiet", "--locked", "--workspace"]);
+    for built_on_student_code in LABS.iter().map(|lab| lab.package).chain([HARNESS]) {
+        command.args(["--exclude", built_on_student_code]);
+    }
+    match run_with_timeout(command, FRAMEWORK_BUILD_LIMIT)? {
         (Some(status), _) if status.success() => Ok(target.join("debug").join("sandbox")),
         (_, stderr) => Err(format!(
-            "cannot build the sandbox's launcher:\n{}",
+            "cannot build the framework in the stage:\n{}",
             String::from_utf8_lossy(&stderr)
         )),
     }
