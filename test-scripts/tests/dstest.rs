@@ -156,12 +156,21 @@ fn every_run_gets_its_own_seed() {
         .clone();
     assert_eq!(runs.len(), 8);
     let mut seeds: Vec<u64> = runs.iter().map(|r| r["seed"].as_u64().unwrap()).collect();
-    // The fixture fails exactly for odd seeds.
+    // The fixture fails exactly for odd seeds, naming the directory dstest
+    // gave it for its other output: the logs' own, as an absolute path.
+    let logs = fs::canonicalize(&dir).unwrap();
     for run in &runs {
         assert_eq!(
             run["passed"].as_bool(),
             Some(run["seed"].as_u64().unwrap() % 2 == 0)
         );
+        if let Some(log) = run["log"].as_str() {
+            let log = fs::read_to_string(log).unwrap();
+            assert!(
+                log.contains(&format!("output to {}", logs.display())),
+                "{log}"
+            );
+        }
     }
     let failed = seeds.iter().filter(|&&s| s % 2 == 1).count();
     assert_eq!(

@@ -76,7 +76,11 @@ fn hang_9b() {
 #[test]
 fn seeded_9c() {
     if let Some(seed) = armed_seed() {
-        assert!(seed % 2 == 0, "odd seed (LAB_SEED={seed})");
+        let output_dir = std::env::var("LAB_OUTPUT_DIR").unwrap_or_default();
+        assert!(
+            seed % 2 == 0,
+            "odd seed (LAB_SEED={seed}); output to {output_dir}"
+        );
     }
     sign();
 }

@@ -196,6 +196,22 @@ fn seconds(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| "expected a positive number of seconds, like 150 or 0.5".to_string())
 }
 
+/// The environment of each run: the simulation if asked for, and
+/// `LAB_OUTPUT_DIR`, so that a failed check's linearizability page lands
+/// next to the run's log (an absolute path: a run starts in its package's
+/// directory).
+fn run_env(cli: &Cli) -> Vec<(String, String)> {
+    let logs = std::path::absolute(&cli.output).unwrap_or_else(|_| cli.output.clone());
+    let mut env = vec![(
+        "LAB_OUTPUT_DIR".to_string(),
+        logs.to_string_lossy().into_owned(),
+    )];
+    if cli.sim {
+        env.push(("LAB_SIM".to_string(), "1".to_string()));
+    }
+    env
+}
+
 /// Why runs end early. `cancel` is what the runner watches; `interrupted`
 /// says that the user asked for it (Ctrl-C) rather than `--fail-fast`.
 #[derive(Default)]
@@ -523,11 +539,7 @@ impl<'a> Session<'a> {
                             test: name,
                             seed: if cli.sim { run as u64 } else { rng.random() },
                             timeout: cli.timeout,
-                            env: if cli.sim {
-                                vec![("LAB_SIM".to_string(), "1".to_string())]
-                            } else {
-                                Vec::new()
-                            },
+                            env: run_env(cli),
                             ..RunSpec::new(binary, name, 0, cli.timeout)
                         };
                         let result = runner::run(&spec, &stop.cancel);
