@@ -784,6 +784,21 @@ impl<'a> Checker<'a> {
 
 // ---- The syntax tree ----
 
+/// Visits the syn node type `$node` as syn does, but scans its `Verbatim`
+/// variant (tokens syn keeps unparsed) as raw tokens.
+macro_rules! scan_verbatim {
+    ($($method:ident: $node:ident),* $(,)?) => {
+        $(
+            fn $method(&mut self, node: &'ast syn::$node) {
+                match node {
+                    syn::$node::Verbatim(tokens) => self.scan(tokens.clone()),
+                    _ => visit::$method(self, node),
+                }
+            }
+        )*
+    };
+}
+
 impl<'ast> Visit<'ast> for Checker<'_> {
     fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
         self.check_use_tree(&mut Vec::new(), &item.tree);
@@ -873,61 +888,15 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     }
 
     // What syn keeps as tokens (syntax it does not model) is scanned raw.
-
-    fn visit_item(&mut self, item: &'ast syn::Item) {
-        match item {
-            syn::Item::Verbatim(tokens) => self.scan(tokens.clone()),
-            _ => visit::visit_item(self, item),
-        }
-    }
-
-    fn visit_expr(&mut self, expr: &'ast syn::Expr) {
-        match expr {
-            syn::Expr::Verbatim(tokens) => self.scan(tokens.clone()),
-            _ => visit::visit_expr(self, expr),
-        }
-    }
-
-    fn visit_type(&mut self, ty: &'ast syn::Type) {
-        match ty {
-            syn::Type::Verbatim(tokens) => self.scan(tokens.clone()),
-            _ => visit::visit_type(self, ty),
-        }
-    }
-
-    fn visit_pat(&mut self, pat: &'ast syn::Pat) {
-        match pat {
-            syn::Pat::Verbatim(tokens) => self.scan(tokens.clone()),
-            _ => visit::visit_pat(self, pat),
-        }
-    }
-
-    fn visit_foreign_item(&mut self, item: &'ast syn::ForeignItem) {
-        match item {
-            syn::ForeignItem::Verbatim(tokens) => self.scan(tokens.clone()),
-            _ => visit::visit_foreign_item(self, item),
-        }
-    }
-
-    fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
-        match item {
-            syn::ImplItem::Verbatim(tokens) => self.scan(tokens.clone()),
-            _ => visit::visit_impl_item(self, item),
-        }
-    }
-
-    fn visit_trait_item(&mut self, item: &'ast syn::TraitItem) {
-        match item {
-            syn::TraitItem::Verbatim(tokens) => self.scan(tokens.clone()),
-            _ => visit::visit_trait_item(self, item),
-        }
-    }
-
-    fn visit_type_param_bound(&mut self, bound: &'ast syn::TypeParamBound) {
-        match bound {
-            syn::TypeParamBound::Verbatim(tokens) => self.scan(tokens.clone()),
-            _ => visit::visit_type_param_bound(self, bound),
-        }
+    scan_verbatim! {
+        visit_item: Item,
+        visit_expr: Expr,
+        visit_type: Type,
+        visit_pat: Pat,
+        visit_foreign_item: ForeignItem,
+        visit_impl_item: ImplItem,
+        visit_trait_item: TraitItem,
+        visit_type_param_bound: TypeParamBound,
     }
 }
 
