@@ -552,8 +552,10 @@ pub fn run(spec: &RunSpec<'_>, cancel: &AtomicBool) -> Result<RunResult, Error> 
         None if !status.success() => Verdict::Failed(status),
         None => match (&key, &private) {
             (Some(key), Some(dir)) => {
-                let expected = format!("{key} passed {}\n", spec.test);
-                if dir.read_verdict().as_deref() == Some(expected.as_bytes()) {
+                if dir
+                    .read_verdict()
+                    .is_some_and(|report| signed(&report, key, spec.test))
+                {
                     Verdict::Passed
                 } else {
                     Verdict::ExitedEarly
@@ -756,7 +758,7 @@ impl OutputCap {
 
 #[cfg(test)]
 mod tests {
-    use super::OutputCap;
+    use super::{OutputCap, signed};
 
     fn capped(cap: usize, pushes: &[&[u8]]) -> String {
         let mut out = OutputCap::new(cap);
@@ -797,6 +799,42 @@ mod tests {
             "0123\n[... 42 bytes cut ...]\n0123456789AB"
         );
     }
+
+    #[test]
+    fn a_test_is_signed_when_its_last_part_passed() {
+        let ok = |report: &str| signed(report.as_bytes(), "k3y", "t_3a");
+        assert!(ok("k3y passed t_3a\n"));
+        assert!(ok(
+            "k3y began t_3a\nk3y passed t_3a\nk3y began t_3a\nk3y passed t_3a\n"
+        ));
+        // An exit during the second part.
+        assert!(!ok("k3y began t_3a\nk3y passed t_3a\nk3y began t_3a\n"));
+        assert!(!ok(""));
+        assert!(!ok("k3y passed t_3a"));
+        assert!(!ok("bad passed t_3a\n"));
+        assert!(!ok("k3y passed t_3b\n"));
+        assert!(!ok(
+            "k3y passed t_3a\nk3y passed t_3a\nnoise\nk3y passed t_3a\n"
+        ));
+    }
+}
+
+/// Whether the tester's report says that `test` finished: every line is
+/// `<key> began <test>` or `<key> passed <test>` (a test may have several
+/// parts), and the last is a `passed` one, so that an exit during a later
+/// part is no pass.
+fn signed(report: &[u8], key: &str, test: &str) -> bool {
+    let Ok(report) = std::str::from_utf8(report) else {
+        return false;
+    };
+    let (began, passed) = (
+        format!("{key} began {test}"),
+        format!("{key} passed {test}"),
+    );
+    let lines: Vec<&str> = report.lines().collect();
+    lines.last() == Some(&passed.as_str())
+        && report.ends_with('\n')
+        && lines.iter().all(|line| *line == began || *line == passed)
 }
 
 /// Why [`build`], [`TestBinary::list`] or [`run`] failed.

@@ -46,6 +46,7 @@ pub fn eprint_live(text: &str) {
 /// It starts on a line of its own: cargo's test runner has just written
 /// `test initial_election_2a ... ` without ending its line.
 pub fn print_begin(description: &str) {
+    crate::verdict::begin();
     print_live(&format!("\n{description} ...\n"));
 }
 

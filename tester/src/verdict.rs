@@ -10,9 +10,10 @@
 //! * `LAB_VERDICT_FILE`, a file in the run's private directory.
 //!
 //! [`arm`] reads both, takes them out of the environment and opens the file,
-//! before any student code runs (every lab config calls it first). When the
-//! test has passed every check, [`sign`] writes `<key> passed <test>` to
-//! the file. The grader counts a pass only if that line is there *and* the
+//! before any student code runs (every lab config calls it first). Each part
+//! of the test reports its start ([`begin`], `<key> began <test>`) and, once
+//! it has passed every check, its end ([`sign`], `<key> passed <test>`). The
+//! grader counts a pass only if the last line is a `passed` one *and* the
 //! process then exits 0. The student's code never sees the key: it is gone
 //! from the environment before the first peer starts, the source gate
 //! forbids `std::env`, `std::fs` and `unsafe`, and the sandbox hides
@@ -68,14 +69,29 @@ pub fn arm() {
     });
 }
 
-/// Reports to the grader that the test running on this thread passed every
-/// check. libtest names a test's thread after the test.
+/// Reports to the grader that a part of the test running on this thread
+/// began: a part's `Test (2A): ...` line. A test may have several parts
+/// (`one_partition_3a` has three), and the grader counts a pass only if the
+/// last thing reported is a part that passed, so an exit in the middle of a
+/// later part is not a pass.
+pub fn begin() {
+    report("began");
+}
+
+/// Reports to the grader that the part of the test running on this thread
+/// passed every check: its `Passed` line.
 pub fn sign() {
+    report("passed");
+}
+
+/// Writes `<key> <what> <test>`; libtest names a test's thread after the
+/// test.
+fn report(what: &str) {
     let Some(Some(armed)) = ARMED.get() else {
         return;
     };
     let test = std::thread::current().name().unwrap_or("").to_string();
     let mut file = armed.file.lock();
     // A write that fails leaves no verdict, and the grader fails the test.
-    let _ = writeln!(file, "{} passed {test}", armed.key).and_then(|()| file.flush());
+    let _ = writeln!(file, "{} {what} {test}", armed.key).and_then(|()| file.flush());
 }
