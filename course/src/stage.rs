@@ -70,7 +70,19 @@ impl Submission {
         };
         for (i, lab) in LABS.iter().enumerate() {
             let src = root.join(lab.package).join("src");
-            if src.is_dir() {
+            // A link here could name any directory of the grading machine,
+            // the staff's own solution included: refuse it, as read_dir
+            // refuses links further down.
+            let linked = [root.join(lab.package), src.clone()]
+                .iter()
+                .any(|p| fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()));
+            if linked {
+                let rel = format!("{}/src", lab.package);
+                submission.problems.push((
+                    i,
+                    format!("{rel}: a symbolic link on the way; submit the directory itself"),
+                ));
+            } else if src.is_dir() {
                 submission.read_dir(i, &src, &format!("{}/src", lab.package));
             }
         }
@@ -268,4 +280,28 @@ fn write(dir: &Path, path: &str, contents: &[u8]) -> Result<(), String> {
         fs::create_dir_all(parent).map_err(failed)?;
     }
     fs::write(&dest, contents).map_err(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_linked_lab_directory_is_refused_not_followed() {
+        let staff = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(staff.path().join("raft/src")).unwrap();
+        std::fs::write(staff.path().join("raft/src/raft.rs"), "// the staff's").unwrap();
+        let submission = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(staff.path().join("raft"), submission.path().join("raft"))
+            .unwrap();
+        let read = Submission::read(submission.path()).unwrap();
+        assert!(read.files.is_empty(), "{:?}", read.files);
+        assert!(
+            read.problems
+                .iter()
+                .any(|(lab, why)| *lab == 0 && why.contains("symbolic link")),
+            "{:?}",
+            read.problems
+        );
+    }
 }
