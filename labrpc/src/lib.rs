@@ -16,6 +16,8 @@
 //! net.reliable(bool)                    -- false means drop/delay messages.
 //! net.long_delays(bool)                 -- unreachable servers answer after up to 7 s.
 //! net.long_reordering(bool)             -- delay some replies by up to 2.2 s.
+//! net.tap(tap)                          -- let a test decide each message's fate.
+//! net.replay(&call)                     -- deliver a tapped call's request again.
 //!
 //! end.call("Raft.AppendEntries", &args) -> Option<Reply>
 //!   -- send an RPC, wait for the reply.
@@ -50,6 +52,9 @@
 //!   dropped). This is what makes "crash, then restart from the persister"
 //!   safe in the testers.
 //! * `call` returns `None` at once after `cleanup`.
+//! * MIT's network never delivers a message twice. Tests that need one
+//!   message at one moment set a [`tap::Tap`] (not in Go): it sees every
+//!   call and may drop, hold, or duplicate its request or its reply.
 //! * Counters: [`Network::total_count`] counts every call made,
 //!   [`Network::total_bytes`] the encoded bytes of every request plus those
 //!   of every reply delivered, [`Network::count`] the calls that reached
@@ -71,6 +76,7 @@
 mod name;
 mod network;
 mod server;
+pub mod tap;
 
 pub use name::Name;
 pub use network::{ClientEnd, MAX_NETWORK_DELAY, Network};

@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::name::Name;
-use crate::server::{Outcome, Request, Server, TypeName};
+use crate::server::{Outcome, Request, Server};
+use crate::tap::{Call, Fate, Tap};
 
 /// Requests and replies on an unreliable network wait 0..SHORT_DELAY ms.
 const SHORT_DELAY_MS: u64 = 27;
@@ -50,10 +51,14 @@ struct Net {
     done: AtomicBool,
     total_count: AtomicU64,
     total_bytes: AtomicU64,
+    /// Whether a tap is set, so that calls on an untapped network do not
+    /// take the lock for it.
+    tapped: AtomicBool,
 }
 
 #[derive(Default)]
 struct State {
+    tap: Option<Arc<dyn Tap>>,
     reliable: bool,
     long_delays: bool,
     long_reordering: bool,
@@ -86,6 +91,7 @@ impl Network {
             done: AtomicBool::new(false),
             total_count: AtomicU64::new(0),
             total_bytes: AtomicU64::new(0),
+            tapped: AtomicBool::new(false),
         }))
     }
 
@@ -157,6 +163,24 @@ impl Network {
         self.0.state.lock().long_reordering = yes;
     }
 
+    /// Lets `tap` see every call from now on and decide its fate (see
+    /// [`crate::tap`]), before the network's own losses and delays, which
+    /// still apply to what the tap delivers. Replaces any tap set before.
+    pub fn tap(&self, tap: Arc<dyn Tap>) {
+        self.0.state.lock().tap = Some(tap);
+        self.0.tapped.store(true, Ordering::Release);
+    }
+
+    /// Sends `call`'s request again, through the same end to whatever
+    /// server the end reaches now, as a real network may deliver a copy of
+    /// a message late. Returns at once; the handler runs on a thread of
+    /// its own and its reply goes nowhere. Not seen by the tap.
+    pub fn replay(&self, call: &Call) {
+        let net = self.0.clone();
+        let call = call.clone();
+        labrt::thread::spawn_named("labrpc-replay", move || net.replay(&call));
+    }
+
     /// How many calls reached the handlers of server `name`.
     ///
     /// # Panics
@@ -215,17 +239,15 @@ impl ClientEnd {
         if net.done.load(Ordering::Acquire) {
             return None;
         }
-        let req = Request {
-            method: svc_meth.to_string(),
-            args: labgob::encode(args),
-            args_type: TypeName::of::<A>(),
-            reply_type: TypeName::of::<R>(),
-        };
-        net.total_count.fetch_add(1, Ordering::Relaxed);
+        let req = Request::new::<A, R>(svc_meth, labgob::encode(args));
+        let id = net.total_count.fetch_add(1, Ordering::Relaxed);
         net.total_bytes
             .fetch_add(req.args.len() as u64, Ordering::Relaxed);
 
-        let reply = self.deliver(req)?;
+        let reply = match net.tap() {
+            None => self.deliver(req, None)?,
+            Some(tap) => self.deliver_tapped(&*tap, Call::new(id, &self.name, &req), req)?,
+        };
         self.replies.fetch_add(1, Ordering::Relaxed);
         let decoded = labgob::decode::<R>(&reply)
             .unwrap_or_else(|e| panic!("labrpc: {svc_meth}: cannot decode the reply: {e}"));
@@ -239,7 +261,29 @@ impl ClientEnd {
         self.replies.load(Ordering::Relaxed)
     }
 
-    fn deliver(&self, req: Request) -> Option<Vec<u8>> {
+    /// [`ClientEnd::deliver`], with the tap's say before and after.
+    fn deliver_tapped(&self, tap: &dyn Tap, call: Call, req: Request) -> Option<Vec<u8>> {
+        match tap.request(&call) {
+            Fate::Deliver => {}
+            Fate::Drop => return None,
+            Fate::Duplicate(after) => {
+                let net = self.net.clone();
+                let copy = call.clone();
+                labrt::thread::spawn_named("labrpc-duplicate", move || {
+                    sleep(after);
+                    net.replay(&copy);
+                });
+            }
+            Fate::Hold(gate) => {
+                if !gate.wait() {
+                    return None;
+                }
+            }
+        }
+        self.deliver(req, Some((tap, &call)))
+    }
+
+    fn deliver(&self, req: Request, tapped: Option<(&dyn Tap, &Call)>) -> Option<Vec<u8>> {
         let route = self.net.route(&self.name);
         let Some((server_name, server)) = route.server else {
             // Simulate no reply and an eventual timeout.
@@ -266,6 +310,17 @@ impl ClientEnd {
         // its reply could reflect state the tester has since thrown away.
         if self.net.is_dead(&self.name, &server_name, &server) {
             return None;
+        }
+        if let Some((tap, call)) = tapped {
+            let deliver = match tap.reply(call) {
+                Fate::Deliver | Fate::Duplicate(_) => true,
+                Fate::Drop => false,
+                Fate::Hold(gate) => gate.wait(),
+            };
+            // A held reply may have outlived its server.
+            if !deliver || self.net.is_dead(&self.name, &server_name, &server) {
+                return None;
+            }
         }
         if !route.reliable && drop_one() {
             return None;
@@ -310,6 +365,29 @@ impl ClientEnd {
 }
 
 impl Net {
+    fn tap(&self) -> Option<Arc<dyn Tap>> {
+        if !self.tapped.load(Ordering::Acquire) {
+            return None;
+        }
+        self.state.lock().tap.clone()
+    }
+
+    /// Runs `call`'s handler again, on whatever server its end reaches now;
+    /// see [`Network::replay`].
+    fn replay(&self, call: &Call) {
+        if self.done.load(Ordering::Acquire) {
+            return;
+        }
+        self.total_count.fetch_add(1, Ordering::Relaxed);
+        self.total_bytes
+            .fetch_add(call.args.len() as u64, Ordering::Relaxed);
+        if let Some((_, server)) = self.route(&call.end).server
+            && let Err(fault) = server.dispatch(call.request())
+        {
+            panic!("{fault}");
+        }
+    }
+
     fn end_mut(&self, end: &Name, op: &str, f: impl FnOnce(&mut End)) {
         match self.state.lock().ends.get_mut(end) {
             Some(e) => f(e),

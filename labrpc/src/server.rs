@@ -45,7 +45,7 @@ struct Method {
 type Handler = Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
 
 /// A type as both sides of a call see it: identity to compare, name to report.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct TypeName {
     id: TypeId,
     name: &'static str,
@@ -66,6 +66,17 @@ pub(crate) struct Request {
     pub(crate) args: Vec<u8>,
     pub(crate) args_type: TypeName,
     pub(crate) reply_type: TypeName,
+}
+
+impl Request {
+    pub(crate) fn new<A: 'static, R: 'static>(method: &str, args: Vec<u8>) -> Request {
+        Request {
+            method: method.to_string(),
+            args,
+            args_type: TypeName::of::<A>(),
+            reply_type: TypeName::of::<R>(),
+        }
+    }
 }
 
 /// What a server makes of a request: encoded reply bytes, or a fault to
