@@ -42,6 +42,7 @@
 //! the student's code cannot forge, that a test finished.
 
 pub mod common;
+pub mod faults;
 #[cfg(feature = "kvraft")]
 pub mod kvraft;
 pub mod raft;

@@ -16,6 +16,7 @@ use persister::Persister;
 
 use crate::common::{self, KillCheck, Watchdog, fatal};
 use crate::fatal;
+use crate::faults::{Faults, Message};
 
 /// In snapshot mode, the apply-channel reader snapshots after every
 /// `SNAPSHOT_INTERVAL` entries: at indices 9, 19, 29, ...
@@ -51,6 +52,10 @@ struct Inner<C: Command + PartialEq> {
     stats: Mutex<Stats>,
     watchdog: Watchdog,
     kills: KillCheck,
+    /// Every leader seen, by term (not in Go: see `note_leader`).
+    leaders: Mutex<BTreeMap<u64, usize>>,
+    /// The hardening tests' control of single messages.
+    faults: Option<Faults>,
 }
 
 struct Peers<C> {
@@ -69,6 +74,9 @@ struct Peers<C> {
 struct Logs<C> {
     logs: Vec<BTreeMap<usize, C>>,
     last_applied: Vec<usize>,
+    /// Peers whose reader does not snapshot for now (not in Go: see
+    /// [`Config::pause_snapshots`]).
+    paused: Vec<bool>,
     /// The highest index any peer applied.
     max_index: usize,
 }
@@ -86,6 +94,20 @@ impl<C: Command + PartialEq> Config<C> {
     /// `unreliable` makes the network drop and delay messages; `snapshot`
     /// makes the apply-channel readers snapshot every 10 entries.
     pub fn new(n: usize, unreliable: bool, snapshot: bool) -> Config<C> {
+        Config::make(n, unreliable, snapshot, None)
+    }
+
+    /// [`Config::new`] with `faults` tapping the network from before the
+    /// first peer starts, and a thread that asks every live peer for its
+    /// state every 10 ms, so that no leader of a term goes unseen (the
+    /// hardening tests).
+    pub fn with_faults(n: usize, unreliable: bool, snapshot: bool, faults: Faults) -> Config<C> {
+        let cfg = Config::make(n, unreliable, snapshot, Some(faults));
+        cfg.watch_leaders();
+        cfg
+    }
+
+    fn make(n: usize, unreliable: bool, snapshot: bool, faults: Option<Faults>) -> Config<C> {
         common::warn_if_one_cpu();
         ::raft::debug::reset_clock();
         let cfg = Config(Arc::new(Inner {
@@ -103,6 +125,7 @@ impl<C: Command + PartialEq> Config<C> {
             logs: Arc::new(Mutex::new(Logs {
                 logs: vec![BTreeMap::new(); n],
                 last_applied: vec![0; n],
+                paused: vec![false; n],
                 max_index: 0,
             })),
             finished: AtomicBool::new(false),
@@ -114,7 +137,12 @@ impl<C: Command + PartialEq> Config<C> {
             }),
             watchdog: Watchdog::start(),
             kills: KillCheck::default(),
+            leaders: Mutex::new(BTreeMap::new()),
+            faults,
         }));
+        if let Some(faults) = &cfg.0.faults {
+            cfg.0.net.tap(Arc::new(faults.clone()));
+        }
         cfg.set_unreliable(unreliable);
         cfg.0.net.long_delays(true);
         // create a full set of Rafts.
@@ -182,6 +210,11 @@ impl<C: Command + PartialEq> Config<C> {
 
         // a fresh set of outgoing ClientEnd names, and of ends.
         let (names, ends) = common::fresh_ends(&self.0.net, self.0.n);
+        if let Some(faults) = &self.0.faults {
+            for (j, name) in names.iter().enumerate() {
+                faults.name_end(name, i, j);
+            }
+        }
         let persister = {
             let mut peers = self.0.peers.lock();
             peers.endnames[i] = names;
@@ -302,6 +335,7 @@ impl<C: Command + PartialEq> Config<C> {
             for (i, rf) in self.connected_rafts() {
                 if let (term, true) = rf.get_state() {
                     leaders.entry(term).or_default().push(i);
+                    self.note_leader(term, i);
                 }
             }
             for (term, ids) in &leaders {
@@ -315,6 +349,82 @@ impl<C: Command + PartialEq> Config<C> {
             }
         }
         fatal!("expected one leader, got none")
+    }
+
+    /// Remembers that peer `i` said it led `term`, and fails if another
+    /// peer ever said so of the same term. Not in Go, whose
+    /// `checkOneLeader` compares only the leaders alive and connected at
+    /// one moment: a peer that votes twice in a term (its vote not
+    /// persisted) makes a second leader after the first crashed, which no
+    /// such check sees.
+    #[track_caller]
+    pub fn note_leader(&self, term: u64, i: usize) {
+        let first = *self.0.leaders.lock().entry(term).or_insert(i);
+        if first != i {
+            fatal!(
+                "term {term} had two leaders, peers {first} and {i} (not necessarily at the same \
+                 time): a peer voted twice in one term, or a candidate counted a vote it did \
+                 not get"
+            );
+        }
+    }
+
+    /// Asks every live peer for its state every 10 ms, noting each leader
+    /// (see [`Config::note_leader`]), until the test ends.
+    fn watch_leaders(&self) {
+        let cfg = Arc::downgrade(&self.0);
+        labrt::thread::spawn_named("tester-leaders", move || {
+            while let Some(inner) = cfg.upgrade() {
+                let cfg = Config(inner);
+                if cfg.finished() {
+                    break;
+                }
+                let rafts = cfg.0.peers.lock().rafts.clone();
+                for (i, rf) in rafts.iter().enumerate() {
+                    if let Some(rf) = rf
+                        && let (term, true) = rf.get_state()
+                    {
+                        cfg.note_leader(term, i);
+                    }
+                }
+                drop(cfg);
+                sleep(Duration::from_millis(10));
+            }
+        });
+    }
+
+    /// Delivers `message`'s request again, late, to whatever instance of
+    /// its peer runs now; its reply goes nowhere.
+    pub fn replay(&self, message: &Message) {
+        dlog!(Test, message.to.unwrap_or(0), "replay {message:?}");
+        self.0.net.replay(&message.call);
+    }
+
+    /// Delivers `message`'s request again, late, through its sender's end to
+    /// peer `to` instead: a message the sender could have sent `to` (an
+    /// InstallSnapshot's content does not depend on its receiver).
+    pub fn replay_to(&self, message: &Message, to: usize) {
+        let Some(from) = message.from else {
+            fatal!("replay_to: {message:?} was not sent by a peer");
+        };
+        let mut call = message.call.clone();
+        call.end = self.0.peers.lock().endnames[from][to].as_str().into();
+        dlog!(Test, to, "replay {message:?} to {to}");
+        self.0.net.replay(&call);
+    }
+
+    /// Stops (or resumes) peer `i`'s snapshots, as a service that is slow
+    /// to snapshot would. Not in Go, where every peer's reader snapshots at
+    /// the same indices: a follower then never holds a log longer than the
+    /// leader's snapshots, and some mistakes need one that does.
+    pub fn pause_snapshots(&self, i: usize, paused: bool) {
+        self.0.logs.lock().paused[i] = paused;
+    }
+
+    /// The highest index peer `i` applied (0: none).
+    pub fn last_applied(&self, i: usize) -> usize {
+        let logs = self.0.logs.lock();
+        logs.logs[i].last_key_value().map_or(0, |(&k, _)| k)
     }
 
     /// Checks that every connected peer is in the same term; returns it
@@ -434,8 +544,9 @@ impl<C: Command + PartialEq> Config<C> {
                         .filter(|_| peers.connected[starts])
                 };
                 if let Some(rf) = rf
-                    && let (index1, _, true) = rf.start(cmd.clone())
+                    && let (index1, term, true) = rf.start(cmd.clone())
                 {
+                    self.note_leader(term, starts);
                     index = Some(index1);
                     break;
                 }
@@ -644,7 +755,18 @@ fn applier_snap<C: Command + PartialEq>(
                 if last_included_index != index {
                     apply_error(format!("server {i} snapshot doesn't match m.SnapshotIndex"));
                 }
-                logs.lock().install_snapshot(i, last_included_index, xlog);
+                let mut logs = logs.lock();
+                // Not in Go, whose applier takes any snapshot: one below
+                // what the peer applied would take the service back in time.
+                if index < logs.last_applied[i] {
+                    apply_error(format!(
+                        "server {i} sent a snapshot at index {index} after applying up to {}: \
+                         a snapshot at or below the commit index brings nothing new and must \
+                         be ignored, not installed",
+                        logs.last_applied[i]
+                    ));
+                }
+                logs.install_snapshot(i, last_included_index, xlog);
             }
             ApplyMsg::Command { index, command } => {
                 let snapshot = {
@@ -659,7 +781,8 @@ fn applier_snap<C: Command + PartialEq>(
                         apply_error(err);
                     }
                     logs.last_applied[i] = index;
-                    ((index + 1) % SNAPSHOT_INTERVAL == 0).then(|| logs.snapshot(i, index))
+                    let due = (index + 1) % SNAPSHOT_INTERVAL == 0 && !logs.paused[i];
+                    due.then(|| logs.snapshot(i, index))
                 };
                 // The peer is gone only once the tester dropped it, and with
                 // it this channel; nothing is left to snapshot then.
