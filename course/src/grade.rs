@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus};
 use serde::Serialize;
+pub use test_scripts::labs::{normalize_part, part_of};
 
 /// How much of a failed test's output a report keeps: its end, where the
 /// failure message is.
@@ -93,22 +94,6 @@ impl Points {
             .map(|t| self.tests.get(t).copied().unwrap_or(each))
             .collect())
     }
-}
-
-/// `2a`, `2A` → `2A`; anything else → None.
-pub fn normalize_part(word: &str) -> Option<String> {
-    let mut chars = word.chars();
-    match (chars.next(), chars.next(), chars.next()) {
-        (Some(lab), Some(part), None) if lab.is_ascii_digit() && part.is_ascii_alphabetic() => {
-            Some(format!("{lab}{}", part.to_ascii_uppercase()))
-        }
-        _ => None,
-    }
-}
-
-/// The part a test belongs to, from its name's suffix: `backup_2b` → `2B`.
-pub fn part_of(test: &str) -> Option<String> {
-    normalize_part(test.rsplit_once('_')?.1)
 }
 
 /// One graded test.
@@ -369,14 +354,6 @@ mod tests {
             .max_scores("2B", &["backup_2b".to_string()])
             .unwrap_err();
         assert!(err.contains("more than the part's 5"), "{err}");
-    }
-
-    #[test]
-    fn parts_come_from_name_suffixes() {
-        assert_eq!(part_of("initial_election_2a").as_deref(), Some("2A"));
-        assert_eq!(part_of("basic_3b").as_deref(), Some("3B"));
-        assert_eq!(part_of("helper"), None);
-        assert_eq!(part_of("fixture_passes"), None);
     }
 
     #[test]

@@ -28,21 +28,67 @@ pub struct Lab {
 /// student's code, like them.
 pub const HARNESS: &str = "tester";
 
-/// Lab 2 (Raft) and lab 3 (the key/value service), in course order.
+/// Lab 2 (Raft) and lab 3 (the key/value service), in course order, each
+/// followed by its hardening suite (parts `2A+` to `2D+`: tests beyond
+/// MIT's, in a test binary of their own so MIT's stays as it is).
 pub const LABS: &[Lab] = &[
     Lab {
         package: "raft",
         test_target: "raft_test",
         test_file: "raft/tests/raft_test.rs",
-        student_modules: &["raft"],
+        student_modules: RAFT_MODULES,
+    },
+    Lab {
+        package: "raft",
+        test_target: "hardening_test",
+        test_file: "raft/tests/hardening_test.rs",
+        student_modules: RAFT_MODULES,
     },
     Lab {
         package: "kvraft",
         test_target: "kvraft_test",
         test_file: "kvraft/tests/kvraft_test.rs",
-        student_modules: &["client", "common", "server"],
+        student_modules: KV_MODULES,
     },
 ];
+
+const RAFT_MODULES: &[&str] = &["raft"];
+const KV_MODULES: &[&str] = &["client", "common", "server"];
+
+/// A part's name as the tools print it, from how a user or the points
+/// table writes it: `2a` or `2A` is `2A`; `2a+` or `2A+` is `2A+`, the
+/// hardening tests of 2A. Anything else is no part.
+pub fn normalize_part(word: &str) -> Option<String> {
+    let (base, plus) = match word.strip_suffix('+') {
+        Some(base) => (base, "+"),
+        None => (word, ""),
+    };
+    match base.as_bytes() {
+        [lab, part] if lab.is_ascii_digit() && part.is_ascii_alphabetic() => {
+            Some(format!("{}{plus}", base.to_ascii_uppercase()))
+        }
+        _ => None,
+    }
+}
+
+/// The part a test belongs to, from its name's suffix: `backup_2b` is in
+/// `2B`, `votes_survive_a_crash_2c_plus` in `2C+`.
+pub fn part_of(test: &str) -> Option<String> {
+    let (base, plus) = match test.strip_suffix("_plus") {
+        Some(base) => (base, "+"),
+        None => (test, ""),
+    };
+    normalize_part(&format!("{}{plus}", base.rsplit_once('_')?.1))
+}
+
+/// How the names of a part's tests end: `_2a` for `2A`, `_2a_plus` for
+/// `2A+` (`part` as [`normalize_part`] gives it).
+pub fn part_suffix(part: &str) -> String {
+    match part.strip_suffix('+') {
+        Some(base) => format!("_{}_plus", base.to_lowercase()),
+        None => format!("_{}", part.to_lowercase()),
+    }
+}
 
 impl Lab {
     /// The lab's tests, read from its test file under `root` (see
@@ -124,6 +170,27 @@ mod tests {
     }
 
     #[test]
+    fn parts_come_from_name_suffixes() {
+        assert_eq!(part_of("initial_election_2a").as_deref(), Some("2A"));
+        assert_eq!(part_of("basic_3b").as_deref(), Some("3B"));
+        assert_eq!(
+            part_of("votes_survive_a_crash_2c_plus").as_deref(),
+            Some("2C+")
+        );
+        assert_eq!(part_of("helper"), None);
+        assert_eq!(part_of("fixture_passes"), None);
+        assert_eq!(part_of("a_plus"), None);
+        for (word, part) in [("2a", "2A"), ("3B", "3B"), ("2c+", "2C+")] {
+            assert_eq!(normalize_part(word).as_deref(), Some(part));
+        }
+        for word in ["2", "2ab", "a2", "2a++", "+"] {
+            assert_eq!(normalize_part(word), None, "{word}");
+        }
+        assert_eq!(part_suffix("2C+"), "_2c_plus");
+        assert_eq!(part_suffix("3A"), "_3a");
+    }
+
+    #[test]
     fn every_lab_test_has_its_lab() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let lab = |test| {
@@ -133,6 +200,7 @@ mod tests {
         };
         assert_eq!(lab("initial_election_2a"), Some("raft"));
         assert_eq!(lab("basic_3a"), Some("kvraft"));
+        assert_eq!(lab("votes_survive_a_crash_2c_plus"), Some("raft"));
         assert_eq!(lab("no_such_test_2b"), None);
     }
 

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use test_scripts::labs::{self, normalize_part, part_of};
+
 /// How many existing names an error suggests for one that matched nothing.
 const SUGGESTIONS: usize = 3;
 
@@ -31,8 +33,8 @@ impl fmt::Display for SelectError {
             ),
             SelectError::NoPart { part, parts } => write!(
                 f,
-                "no test of part {part} (no name ends in _{}); parts: {}",
-                part.to_lowercase(),
+                "no test of part {part} (no name ends in {}); parts: {}",
+                labs::part_suffix(part),
                 parts.join(", ")
             ),
             SelectError::Ambiguous { test, targets } => write!(
@@ -94,7 +96,7 @@ fn matches(pattern: &str, candidates: &[Candidate]) -> Result<Vec<usize>, Select
         let hits = indices_where(&|name| name.ends_with(&suffix));
         if hits.is_empty() {
             return Err(SelectError::NoPart {
-                part: pattern.to_uppercase(),
+                part: normalize_part(pattern).unwrap_or_default(),
                 parts: parts(candidates),
             });
         }
@@ -115,25 +117,15 @@ fn matches(pattern: &str, candidates: &[Candidate]) -> Result<Vec<usize>, Select
     Ok(hits)
 }
 
-/// `_2a` for the part `2A` or `2a`; `None` if `pattern` is not a part.
+/// `_2a` for the part `2A` or `2a`, `_2a_plus` for `2A+`; `None` if
+/// `pattern` is not a part.
 fn part_suffix(pattern: &str) -> Option<String> {
-    match pattern.as_bytes() {
-        [digit, letter] if digit.is_ascii_digit() && letter.is_ascii_alphabetic() => {
-            Some(format!("_{}", pattern.to_lowercase()))
-        }
-        _ => None,
-    }
+    normalize_part(pattern).map(|part| labs::part_suffix(&part))
 }
 
 /// The parts that have tests (`2A`, `2B`, …), sorted.
 fn parts(candidates: &[Candidate]) -> Vec<String> {
-    let mut parts: Vec<String> = candidates
-        .iter()
-        .filter_map(|c| c.name.rsplit_once('_'))
-        .map(|(_, suffix)| suffix)
-        .filter(|suffix| part_suffix(suffix).is_some())
-        .map(str::to_uppercase)
-        .collect();
+    let mut parts: Vec<String> = candidates.iter().filter_map(|c| part_of(&c.name)).collect();
     parts.sort();
     parts.dedup();
     parts
