@@ -17,7 +17,9 @@ use labrt::sync::Arc;
 use labrt::time::{Duration, sleep};
 use raft::Raft;
 use tester::fatal;
-use tester::faults::{Action, Faults, INSTALL_SNAPSHOT, Message, REQUEST_VOTE, Rule, Select, Step};
+use tester::faults::{
+    APPEND_ENTRIES, Action, Faults, INSTALL_SNAPSHOT, Message, REQUEST_VOTE, Rule, Select, Step,
+};
 use tester::raft::Config;
 
 /// As in MIT's tests: elections may take a second.
@@ -302,6 +304,72 @@ fn an_old_install_snapshot_is_ignored_2d_plus() {
 
     cfg.begin("Test (2D+): an old InstallSnapshot is ignored");
 
+    let (_, slow, snapshots) = snapshot_for_a_peer_behind(&cfg, &faults);
+    for m in &snapshots {
+        cfg.replay_to(m, slow);
+    }
+    sleep(RAFT_ELECTION_TIMEOUT / 2);
+    cfg.pause_snapshots(slow, false);
+    for _ in 0..10 {
+        cfg.one(rand_cmd(), servers, true);
+    }
+    cfg.end();
+}
+
+/// A follower that installs a snapshot keeps the log entries after it
+/// when it has the snapshot's last entry (Figure 13, step 6): the leader
+/// may already count them as replicated there.
+///
+/// The scenario: a follower whose service does not snapshot holds, with
+/// the leader alone, entries nobody else has. It restarts (so it no longer
+/// knows they are committed) and gets an InstallSnapshot of an older
+/// point before the leader's next AppendEntries. Then the leader crashes:
+/// if the follower dropped the entries, the new leader lacks them.
+#[test]
+fn install_snapshot_keeps_the_entries_after_it_2d_plus() {
+    let servers = 3;
+    let faults = Faults::default();
+    let cfg = Config::<i64>::with_faults(servers, false, true, faults.clone());
+
+    cfg.begin("Test (2D+): InstallSnapshot keeps the entries after it");
+
+    let (leader, slow, snapshots) = snapshot_for_a_peer_behind(&cfg, &faults);
+    let behind = others(servers, &[leader, slow])[0];
+    cfg.disconnect(behind);
+    for _ in 0..10 {
+        cfg.one(rand_cmd(), servers - 1, true);
+    }
+
+    let to_slow = Rule::new(
+        Select::request().method(APPEND_ENTRIES).to(slow),
+        Action::Drop,
+    );
+    faults.add(to_slow);
+    cfg.crash1(slow);
+    cfg.start1(slow);
+    cfg.connect(slow);
+    cfg.replay_to(snapshots.last().expect("one snapshot at least"), slow);
+    sleep(Duration::from_millis(100));
+    faults.clear();
+
+    // The entries only the crashed leader and `slow` hold must survive.
+    cfg.crash1(leader);
+    cfg.connect(behind);
+    cfg.one(rand_cmd(), servers - 1, true);
+
+    cfg.start1(leader);
+    cfg.connect(leader);
+    cfg.pause_snapshots(slow, false);
+    cfg.one(rand_cmd(), servers, true);
+    cfg.end();
+}
+
+/// Sets up the leader's InstallSnapshot to a follower that fell behind:
+/// returns the leader, the other follower (`slow`, whose service no longer
+/// snapshots, so its log reaches back beyond the leader's snapshots), and
+/// the InstallSnapshot requests the leader sent the one behind.
+fn snapshot_for_a_peer_behind(cfg: &Config<i64>, faults: &Faults) -> (usize, usize, Vec<Message>) {
+    let servers = cfg.n();
     cfg.one(rand_cmd(), servers, true);
     let leader = cfg.check_one_leader();
     let (slow, behind) = ((leader + 1) % servers, (leader + 2) % servers);
@@ -334,16 +402,7 @@ fn an_old_install_snapshot_is_ignored_2d_plus() {
             "peer {behind} came back 25 entries behind the snapshots and got no InstallSnapshot"
         );
     }
-
-    for m in &snapshots {
-        cfg.replay_to(m, slow);
-    }
-    sleep(RAFT_ELECTION_TIMEOUT / 2);
-    cfg.pause_snapshots(slow, false);
-    for _ in 0..10 {
-        cfg.one(rand_cmd(), servers, true);
-    }
-    cfg.end();
+    (leader, slow, snapshots)
 }
 
 /// Duplicated messages do no harm: MIT's network never delivers a message
