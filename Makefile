@@ -7,7 +7,7 @@
 CARGO ?= cargo
 
 .PHONY: help build test lint bench sim-speed clean test-2 test-2a test-2b test-2c test-2d \
-	test-3 test-3a test-3b test-hardening test-one \
+	test-3 test-3a test-3b test-hardening test-hardening-2 test-hardening-3 test-one \
 	stress dslogs grade autograder handout check-handout
 
 # The Raft tests and the key/value tests, one test binary each; a name
@@ -15,7 +15,7 @@ CARGO ?= cargo
 # simulation (virtual time; LAB_SEED fixes the whole run).
 SIMENV = $(if $(filter 1,$(SIM)),LAB_SIM=1)
 RAFT_TESTS = $(SIMENV) $(CARGO) test -p raft --test raft_test
-HARDENING_TESTS = $(SIMENV) $(CARGO) test -p raft --test hardening_test
+HARDENING = $(SIMENV) $(CARGO) test --test hardening_test -p
 KV_TESTS = $(SIMENV) $(CARGO) test -p kvraft --test kvraft_test
 
 # The tools of test-scripts/ and course/.
@@ -32,7 +32,7 @@ help:
 	@echo "make test-2a                   the 2A tests (likewise test-2b, test-2c, test-2d)"
 	@echo "make test-2                    all of lab 2"
 	@echo "make test-3a                   the 3A tests (likewise test-3b); make test-3: all of lab 3"
-	@echo "make test-hardening            the hardening tests: beyond MIT's, one per classic mistake (parts 2A+ .. 2D+)"
+	@echo "make test-hardening            tests beyond MIT's, each for a classic mistake (test-hardening-2, -3: one lab)"
 	@echo "make test-one T=NAME           one test by its name, e.g. T=initial_election_2a or T=basic_3a"
 	@echo "make stress TESTS=2A N=100 P=4 run tests many times in parallel, each with its own seed"
 	@echo "  ... SIM=1                    any test target in the deterministic simulation (virtual time)"
@@ -69,9 +69,15 @@ test-3:
 test-3a test-3b:
 	$(KV_TESTS) _$(subst test-,,$@)
 
-# Tests beyond MIT's, in a binary of their own (raft/tests/hardening_test.rs).
-test-hardening:
-	$(HARDENING_TESTS)
+# Tests beyond MIT's, in a binary of their own per lab (raft/tests/hardening_test.rs
+# and kvraft/tests/hardening_test.rs).
+test-hardening: test-hardening-2 test-hardening-3
+
+test-hardening-2:
+	$(HARDENING) raft
+
+test-hardening-3:
+	$(HARDENING) kvraft
 
 # dstest --which finds the test's lab from the test files (and names the
 # closest tests if there is no such test), without building anything.

@@ -173,7 +173,11 @@ pub fn start_kv_server(
     persister: Persister,
     maxraftstate: Option<usize>,
 ) -> Arc<KvServer> {
-    let (apply_tx, apply_rx) = channel::unbounded();
+    // Go's unbuffered channel, as in MIT's skeleton: Raft's send waits until
+    // this server takes the message, so a server that holds its lock while
+    // it waits for Raft (in start(), say) deadlocks here as in Go, instead of
+    // passing because a buffer absorbed the wait.
+    let (apply_tx, apply_rx) = channel::bounded(0);
     let rf = Raft::make(servers, me, persister.clone(), apply_tx);
     // SOLUTION BEGIN
     let machine = decode_snapshot(&persister.read_snapshot());

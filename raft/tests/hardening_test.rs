@@ -18,7 +18,8 @@ use labrt::time::{Duration, Instant, sleep};
 use raft::Raft;
 use tester::fatal;
 use tester::faults::{
-    APPEND_ENTRIES, Action, Faults, INSTALL_SNAPSHOT, Message, REQUEST_VOTE, Rule, Select, Step,
+    self, APPEND_ENTRIES, Action, Faults, INSTALL_SNAPSHOT, Message, REQUEST_VOTE, Rule, Select,
+    Step,
 };
 use tester::raft::Config;
 
@@ -467,15 +468,7 @@ fn snapshot_for_a_peer_behind(cfg: &Config<i64>, faults: &Faults) -> (usize, usi
 #[test]
 fn duplicated_messages_do_no_harm_2c_plus() {
     let servers = 5;
-    let faults = Faults::default();
-    faults.add(Rule::new(
-        Select::request(),
-        Action::Duplicate {
-            per_mille: 100,
-            within: Duration::from_secs(1),
-        },
-    ));
-    let cfg = Config::<i64>::with_faults(servers, true, false, faults);
+    let cfg = Config::<i64>::with_faults(servers, true, false, faults::duplicates());
 
     cfg.begin("Test (2C+): duplicated messages do no harm");
 

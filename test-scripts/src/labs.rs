@@ -29,8 +29,9 @@ pub struct Lab {
 pub const HARNESS: &str = "tester";
 
 /// Lab 2 (Raft) and lab 3 (the key/value service), in course order, each
-/// followed by its hardening suite (parts `2A+` to `2D+`: tests beyond
-/// MIT's, in a test binary of their own so MIT's stays as it is).
+/// followed by its hardening suite (parts `2A+` to `2D+`, tests beyond
+/// MIT's, in a test binary of their own so MIT's stays as it is; `3A+`,
+/// `3B+` for lab 3).
 pub const LABS: &[Lab] = &[
     Lab {
         package: "raft",
@@ -48,6 +49,12 @@ pub const LABS: &[Lab] = &[
         package: "kvraft",
         test_target: "kvraft_test",
         test_file: "kvraft/tests/kvraft_test.rs",
+        student_modules: KV_MODULES,
+    },
+    Lab {
+        package: "kvraft",
+        test_target: "hardening_test",
+        test_file: "kvraft/tests/hardening_test.rs",
         student_modules: KV_MODULES,
     },
 ];
@@ -201,6 +208,10 @@ mod tests {
         assert_eq!(lab("initial_election_2a"), Some("raft"));
         assert_eq!(lab("basic_3a"), Some("kvraft"));
         assert_eq!(lab("votes_survive_a_crash_2c_plus"), Some("raft"));
+        assert_eq!(
+            lab("late_duplicates_are_not_applied_again_3a_plus"),
+            Some("kvraft")
+        );
         assert_eq!(lab("no_such_test_2b"), None);
     }
 

@@ -125,7 +125,10 @@ impl Select {
 
     /// Only those of calls made to peer `i`.
     pub fn to(self, i: usize) -> Select {
-        Select { to: Some(i), ..self }
+        Select {
+            to: Some(i),
+            ..self
+        }
     }
 
     fn matches(&self, m: &Message) -> bool {
@@ -159,6 +162,19 @@ impl Rule {
     pub fn new(select: Select, action: Action) -> Rule {
         Rule { select, action }
     }
+}
+
+/// A tap that duplicates one request in ten, the copy up to a second late.
+pub fn duplicates() -> Faults {
+    let faults = Faults::default();
+    faults.add(Rule::new(
+        Select::request(),
+        Action::Duplicate {
+            per_mille: 100,
+            within: Duration::from_secs(1),
+        },
+    ));
+    faults
 }
 
 /// The tap. A handle: clones share the same rules and records.

@@ -18,6 +18,7 @@ use persister::Persister;
 use super::service::{KvClerk, KvService, Replica};
 use crate::common::{self, KillCheck, Watchdog};
 use crate::fatal;
+use crate::faults::Faults;
 
 /// How long [`Config::end`] waits for a majority of the servers to show a
 /// value written in their persisted state. A correct server has it there
@@ -233,6 +234,13 @@ impl Config {
         cfg.connect_all();
         cfg.0.net.reliable(!unreliable);
         cfg
+    }
+
+    /// Lets `faults` decide the fate of every message from now on (see
+    /// [`crate::faults`]; its ends are not named, so rules select by
+    /// method and step only).
+    pub fn tap(&self, faults: Faults) {
+        self.0.net.tap(Arc::new(faults));
     }
 
     /// The number of servers.

@@ -14,6 +14,7 @@ use linearizability::{Budget, KvModel, KvOperation, check_history, format_kv_his
 use super::config::{Client, Config};
 use crate::common::print_live;
 use crate::fatal;
+use crate::faults;
 
 /// The tests' allowance for an election: they sleep this long where they
 /// want a new leader, and the partitioner keeps a partition this long, or a
@@ -196,6 +197,7 @@ pub struct Generic {
     partitions: bool,
     maxraftstate: Option<usize>,
     random_keys: bool,
+    duplicates: bool,
 }
 
 impl Generic {
@@ -211,6 +213,18 @@ impl Generic {
             partitions: false,
             maxraftstate: None,
             random_keys: false,
+            duplicates: false,
+        }
+    }
+
+    /// The network also delivers one request in ten a second time, up to a
+    /// second later (not in Go, whose network never duplicates; a real one
+    /// may, and a late copy of a clerk's old request must not be applied
+    /// again).
+    pub fn duplicates(self) -> Generic {
+        Generic {
+            duplicates: true,
+            ..self
         }
     }
 
@@ -270,6 +284,7 @@ impl Generic {
             (self.partitions, "partitions, "),
             (self.maxraftstate.is_some(), "snapshots, "),
             (self.random_keys, "random keys, "),
+            (self.duplicates, "duplicated messages, "),
         ] {
             if on {
                 title.push_str(words);
@@ -296,6 +311,9 @@ impl Generic {
 /// used.
 pub fn generic_test(p: Generic) {
     let cfg = Config::new(p.nservers, p.unreliable, p.maxraftstate);
+    if p.duplicates {
+        cfg.tap(faults::duplicates());
+    }
     cfg.begin(&p.title());
     let op_log = OpLog::new();
     let mut ck = cfg.make_client(&cfg.all());
