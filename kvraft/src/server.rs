@@ -174,9 +174,9 @@ pub fn start_kv_server(
     maxraftstate: Option<usize>,
 ) -> Arc<KvServer> {
     // Go's unbuffered channel, as in MIT's skeleton: Raft's send waits until
-    // this server takes the message, so a server that holds its lock while
-    // it waits for Raft (in start(), say) deadlocks here as in Go, instead of
-    // passing because a buffer absorbed the wait.
+    // this server takes the message. So a Raft that holds its lock while it
+    // sends, under a server that holds its own lock while it calls start(),
+    // deadlocks as in Go, instead of passing because a buffer took the wait.
     let (apply_tx, apply_rx) = channel::bounded(0);
     let rf = Raft::make(servers, me, persister.clone(), apply_tx);
     // SOLUTION BEGIN
