@@ -28,11 +28,32 @@
 
 #![forbid(unsafe_code)]
 
+use std::sync::OnceLock;
+
 use labrt::sync::{Arc, Mutex};
 
 /// A peer's stable storage (one per peer, shared with the tester).
-#[derive(Clone, Default, Debug)]
-pub struct Persister(Arc<Mutex<Saved>>);
+#[derive(Clone, Default)]
+pub struct Persister(Arc<Inner>);
+
+#[derive(Default)]
+struct Inner {
+    saved: Mutex<Saved>,
+    /// Told of every save (the tester's faults on cue; not in Go). Set once,
+    /// before the peer starts, so reading it costs a save one atomic load.
+    watcher: OnceLock<Watcher>,
+}
+
+type Watcher = Arc<dyn Fn() + Send + Sync>;
+
+impl std::fmt::Debug for Persister {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Persister")
+            .field("raft_state_size", &self.raft_state_size())
+            .field("snapshot_size", &self.snapshot_size())
+            .finish()
+    }
+}
 
 #[derive(Clone, Default, Debug)]
 struct Saved {
@@ -48,34 +69,53 @@ impl Persister {
 
     /// A new, independent `Persister` holding what this one holds now.
     pub fn copy(&self) -> Persister {
-        Persister(Arc::new(Mutex::new(self.0.lock().clone())))
+        Persister(Arc::new(Inner {
+            saved: Mutex::new(self.0.saved.lock().clone()),
+            watcher: OnceLock::new(),
+        }))
+    }
+
+    /// Calls `watcher` after every save from now on, on the saving thread
+    /// (with whatever locks it holds). A copy has no watcher. For testers.
+    ///
+    /// # Panics
+    /// If this persister (or a clone of it) already has a watcher.
+    pub fn watch(&self, watcher: impl Fn() + Send + Sync + 'static) {
+        if self.0.watcher.set(Arc::new(watcher)).is_err() {
+            panic!("persister: watch: this persister already has a watcher");
+        }
     }
 
     /// Replaces both the Raft state and the snapshot, atomically.
     pub fn save(&self, raft_state: impl AsRef<[u8]>, snapshot: impl AsRef<[u8]>) {
-        let mut saved = self.0.lock();
-        overwrite(&mut saved.raft_state, raft_state.as_ref());
-        overwrite(&mut saved.snapshot, snapshot.as_ref());
+        {
+            let mut saved = self.0.saved.lock();
+            overwrite(&mut saved.raft_state, raft_state.as_ref());
+            overwrite(&mut saved.snapshot, snapshot.as_ref());
+        }
+        if let Some(watcher) = self.0.watcher.get() {
+            watcher();
+        }
     }
 
     /// The Raft state last saved (empty if none).
     pub fn read_raft_state(&self) -> Vec<u8> {
-        self.0.lock().raft_state.clone()
+        self.0.saved.lock().raft_state.clone()
     }
 
     /// The snapshot last saved (empty if none).
     pub fn read_snapshot(&self) -> Vec<u8> {
-        self.0.lock().snapshot.clone()
+        self.0.saved.lock().snapshot.clone()
     }
 
     /// Size in bytes of the Raft state last saved.
     pub fn raft_state_size(&self) -> usize {
-        self.0.lock().raft_state.len()
+        self.0.saved.lock().raft_state.len()
     }
 
     /// Size in bytes of the snapshot last saved.
     pub fn snapshot_size(&self) -> usize {
-        self.0.lock().snapshot.len()
+        self.0.saved.lock().snapshot.len()
     }
 }
 
@@ -89,7 +129,7 @@ fn overwrite(buffer: &mut Vec<u8>, bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::Persister;
+    use super::{Arc, Persister};
 
     #[test]
     fn clones_share_and_copies_do_not() {
@@ -101,6 +141,21 @@ mod tests {
         assert_eq!(clone.read_raft_state(), b"state");
         assert_eq!(clone.read_snapshot(), b"snap");
         assert_eq!((copy.raft_state_size(), copy.snapshot_size()), (0, 0));
+    }
+
+    #[test]
+    fn a_watcher_hears_every_save_and_a_copy_has_none() {
+        use labrt::sync::atomic::{AtomicUsize, Ordering};
+        let p = Persister::new();
+        let saves = Arc::new(AtomicUsize::new(0));
+        let counter = saves.clone();
+        p.watch(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        p.save([1u8], []);
+        p.copy().save([2u8], []);
+        p.clone().save([3u8], []);
+        assert_eq!(saves.load(Ordering::SeqCst), 2);
     }
 
     #[test]

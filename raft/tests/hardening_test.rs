@@ -92,7 +92,7 @@ fn votes_survive_a_crash_2c_plus() {
             Select::request().method(REQUEST_VOTE),
             Action::Hold,
         ));
-        let first_vote_request = faults.with(|f| f.seen().len());
+        let first_vote_request = faults.with(|f| f.events().len());
         for i in 0..servers {
             cfg.start1(i);
             cfg.connect(i);
@@ -113,8 +113,7 @@ fn votes_survive_a_crash_2c_plus() {
         let (c1, c2) = (pair[0], pair[1]);
         let voter = others(servers, &[c1, c2])[0];
         let voter_campaigned = faults.with(|f| {
-            f.seen()[first_vote_request..]
-                .iter()
+            f.messages(first_vote_request)
                 .any(|m| m.step == Step::Request && m.from == Some(voter))
         });
         if !voter_campaigned {
@@ -146,7 +145,7 @@ fn vote_twice_or_not(cfg: &Config<i64>, faults: &Faults, c1: usize, c2: usize, v
     faults.release(|m| m.from == Some(c1) && m.to == Some(voter));
     let answered = |c: usize| {
         move |f: &tester::faults::Snapshot| {
-            f.seen().iter().rev().any(|m| {
+            f.messages(0).any(|m| {
                 m.step == Step::Reply
                     && m.method() == REQUEST_VOTE
                     && m.from == Some(c)
@@ -440,8 +439,7 @@ fn snapshot_for_a_peer_behind(cfg: &Config<i64>, faults: &Faults) -> (usize, usi
     }
     cfg.wait(index, servers, None);
     let snapshots: Vec<Message> = faults.with(|f| {
-        f.seen()
-            .iter()
+        f.messages(0)
             .filter(|m| {
                 m.step == Step::Request
                     && m.method() == INSTALL_SNAPSHOT

@@ -21,10 +21,12 @@
 //! The rules are data: each selects messages (request or reply, method,
 //! sender, receiver) and gives them an [`Action`]; the first rule that
 //! selects a message decides, and a message no rule selects goes on as
-//! the network would treat it. Every message is also recorded
-//! ([`Snapshot::seen`]) so that a test can wait for an event ("peer 2
-//! answered a RequestVote") and then act (crash it). Everything runs on
-//! labrt, so a scenario replays by seed in the simulation like any test.
+//! the network would treat it. Every message is also recorded, with the
+//! other events a config with faults reports (a peer saved its state,
+//! applied an entry, changed term or role as `get_state` shows it), so
+//! that a test can wait for an event ("peer 2 answered a RequestVote")
+//! and then act (crash it). Everything runs on labrt, so a scenario
+//! replays by seed in the simulation like any test.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -77,6 +79,23 @@ impl fmt::Debug for Message {
             peer(self.to)
         )
     }
+}
+
+/// What a test can wait for.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A request or a reply, as the tap saw it.
+    Message(Message),
+    /// Peer `peer` saved its state (`Persister::save` returned).
+    Persisted { peer: usize },
+    /// The tester read from peer `peer`'s apply channel the entry at `index`.
+    Applied { peer: usize, index: usize },
+    /// `get_state` on peer `peer` gave another term or role than before.
+    Role {
+        peer: usize,
+        term: u64,
+        leader: bool,
+    },
 }
 
 /// Which messages a rule applies to; `None` fields match anything.
@@ -192,7 +211,7 @@ struct State {
     /// Which peer sends to which through each end.
     ends: HashMap<Name, (usize, usize)>,
     rules: Vec<Rule>,
-    seen: Vec<Message>,
+    seen: Vec<Event>,
     held: Vec<(Message, Opener)>,
 }
 
@@ -200,9 +219,19 @@ struct State {
 pub struct Snapshot<'a>(&'a State);
 
 impl Snapshot<'_> {
-    /// Every message so far, in order.
-    pub fn seen(&self) -> &[Message] {
+    /// Every event so far, in order.
+    pub fn events(&self) -> &[Event] {
         &self.0.seen
+    }
+
+    /// The messages among the events from the `from`-th on.
+    pub fn messages(&self, from: usize) -> impl Iterator<Item = &Message> {
+        self.0.seen[from.min(self.0.seen.len())..]
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message(m) => Some(m),
+                _ => None,
+            })
     }
 
     /// The messages held now, in the order they arrived.
@@ -215,6 +244,12 @@ impl Faults {
     /// Records that peer `from` reaches peer `to` through end `end`.
     pub fn name_end(&self, end: &str, from: usize, to: usize) {
         self.0.state.lock().ends.insert(end.into(), (from, to));
+    }
+
+    /// Records `event` and wakes the tests waiting for one.
+    pub fn note(&self, event: Event) {
+        self.0.state.lock().seen.push(event);
+        self.0.changed.notify_all();
     }
 
     /// Adds a rule, after those already there.
@@ -305,7 +340,7 @@ impl Faults {
                 Fate::Hold(gate)
             }
         };
-        st.seen.push(message);
+        st.seen.push(Event::Message(message));
         self.0.changed.notify_all();
         fate
     }

@@ -16,7 +16,7 @@ use persister::Persister;
 
 use crate::common::{self, KillCheck, Watchdog, fatal};
 use crate::fatal;
-use crate::faults::{Faults, Message};
+use crate::faults::{Event, Faults, Message};
 
 /// In snapshot mode, the apply-channel reader snapshots after every
 /// `SNAPSHOT_INTERVAL` entries: at indices 9, 19, 29, ...
@@ -77,6 +77,8 @@ struct Logs<C> {
     /// Peers whose reader does not snapshot for now (not in Go: see
     /// [`Config::pause_snapshots`]).
     paused: Vec<bool>,
+    /// Where applies are reported, in a config with faults.
+    events: Option<Faults>,
     /// The highest index any peer applied.
     max_index: usize,
 }
@@ -126,6 +128,7 @@ impl<C: Command + PartialEq> Config<C> {
                 logs: vec![BTreeMap::new(); n],
                 last_applied: vec![0; n],
                 paused: vec![false; n],
+                events: faults.clone(),
                 max_index: 0,
             })),
             finished: AtomicBool::new(false),
@@ -220,6 +223,9 @@ impl<C: Command + PartialEq> Config<C> {
             peers.endnames[i] = names;
             peers.saved[i].clone()
         };
+        if let Some(faults) = self.0.faults.clone() {
+            persister.watch(move || faults.note(Event::Persisted { peer: i }));
+        }
 
         {
             let mut logs = self.0.logs.lock();
@@ -370,9 +376,11 @@ impl<C: Command + PartialEq> Config<C> {
     }
 
     /// Asks every live peer for its state every 10 ms, noting each leader
-    /// (see [`Config::note_leader`]), until the test ends.
+    /// (see [`Config::note_leader`]) and each change as an [`Event::Role`],
+    /// until the test ends.
     fn watch_leaders(&self) {
         let cfg = Arc::downgrade(&self.0);
+        let mut last = vec![None; self.0.n];
         labrt::thread::spawn_named("tester-leaders", move || {
             while let Some(inner) = cfg.upgrade() {
                 let cfg = Config(inner);
@@ -381,10 +389,19 @@ impl<C: Command + PartialEq> Config<C> {
                 }
                 let rafts = cfg.0.peers.lock().rafts.clone();
                 for (i, rf) in rafts.iter().enumerate() {
-                    if let Some(rf) = rf
-                        && let (term, true) = rf.get_state()
-                    {
+                    let Some(rf) = rf else { continue };
+                    let (term, leader) = rf.get_state();
+                    if leader {
                         cfg.note_leader(term, i);
+                    }
+                    if last[i].replace((term, leader)) != Some((term, leader))
+                        && let Some(faults) = &cfg.0.faults
+                    {
+                        faults.note(Event::Role {
+                            peer: i,
+                            term,
+                            leader,
+                        });
                     }
                 }
                 drop(cfg);
@@ -679,6 +696,9 @@ impl<C: Command + PartialEq> Logs<C> {
         let prevok = self.logs[i].contains_key(&(index - 1));
         self.logs[i].insert(index, cmd);
         self.max_index = self.max_index.max(index);
+        if let Some(faults) = &self.events {
+            faults.note(Event::Applied { peer: i, index });
+        }
         if index > 1 && !prevok {
             err = Some(format!("server {i} apply out of order {index}"));
         }
