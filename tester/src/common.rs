@@ -16,7 +16,7 @@
 use std::io::Write;
 use std::sync::Once;
 
-use labrpc::{ClientEnd, Network};
+use labrpc::{ClientEnd, Name, Network};
 use labrt::channel::{self, RecvTimeoutError, Sender};
 use labrt::sync::Mutex;
 use labrt::sync::atomic::{AtomicU64, Ordering};
@@ -113,13 +113,20 @@ pub fn randstring(n: usize) -> String {
 /// An end to each of servers `0..n` under a new random name, connected
 /// but not enabled; and the names (to enable and disable them by).
 pub fn fresh_ends(net: &Network, n: usize) -> (Vec<String>, Vec<ClientEnd>) {
-    let names: Vec<String> = (0..n).map(|_| randstring(20)).collect();
+    let servers: Vec<Name> = (0..n).map(Name::from).collect();
+    fresh_ends_to(net, &servers)
+}
+
+/// [`fresh_ends`] to the servers named `servers`: end `j` reaches
+/// `servers[j]`.
+pub fn fresh_ends_to(net: &Network, servers: &[Name]) -> (Vec<String>, Vec<ClientEnd>) {
+    let names: Vec<String> = servers.iter().map(|_| randstring(20)).collect();
     let ends = names
         .iter()
-        .enumerate()
-        .map(|(j, name)| {
+        .zip(servers)
+        .map(|(name, server)| {
             let end = net.make_end(name);
-            net.connect(name, j);
+            net.connect(name, server.clone());
             end
         })
         .collect();
@@ -151,6 +158,8 @@ pub const KILL_GRACE: Duration = Duration::from_secs(1).saturating_add(labrpc::M
 /// the simulation it does nothing.
 #[derive(Default)]
 pub struct KillCheck {
+    /// Tells these peers' threads from other clusters' (lab 4).
+    label: String,
     /// Each peer's current tag (empty before its first start).
     tags: Mutex<Vec<String>>,
     /// (tag, peer, when it was killed).
@@ -159,10 +168,19 @@ pub struct KillCheck {
 }
 
 impl KillCheck {
+    /// A check for peers whose threads' tags begin with `label` (empty for
+    /// the only cluster of a test).
+    pub fn labelled(label: &str) -> KillCheck {
+        KillCheck {
+            label: label.to_string(),
+            ..KillCheck::default()
+        }
+    }
+
     /// Runs `f`, which starts peer `peer`, with its threads tagged.
     pub fn start<R>(&self, peer: usize, f: impl FnOnce() -> R) -> R {
         let n = self.starts.fetch_add(1, Ordering::Relaxed);
-        let tag = format!("peer {peer} (start {n})");
+        let tag = format!("{}peer {peer} (start {n})", self.label);
         {
             let mut tags = self.tags.lock();
             if tags.len() <= peer {

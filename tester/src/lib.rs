@@ -41,6 +41,7 @@
 //! reporting, the time limit); [`verdict`] is how a grader learns, in a way
 //! the student's code cannot forge, that a test finished.
 
+pub mod cluster;
 pub mod common;
 pub mod faults;
 #[cfg(feature = "kvraft")]

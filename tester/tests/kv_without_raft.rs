@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use labrpc::{ClientEnd, Service};
 use labrt::sync::{Arc, Mutex};
 use persister::Persister;
+use tester::cluster::Member;
 use tester::kvraft::{Config, KvClerk, KvService, Replica, append, check, put};
 
 /// What a server without Raft keeps in its persister of the values it is
@@ -92,7 +93,9 @@ impl Replica for LocalReplica {
     fn is_leader(&self) -> bool {
         self.0.me == 0
     }
+}
 
+impl Member for LocalReplica {
     fn kill(&self) {}
 }
 

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ::raft::dlog;
-use labrpc::{ClientEnd, Network, Server};
+use labrpc::{ClientEnd, Name, Network};
 use labrt::rand::SliceRandom;
 use labrt::sync::atomic::{AtomicU64, Ordering};
 use labrt::sync::{Arc, Mutex};
@@ -16,7 +16,8 @@ use labrt::time::{Duration, Instant, sleep};
 use persister::Persister;
 
 use super::service::{KvClerk, KvService, Replica};
-use crate::common::{self, KillCheck, Watchdog};
+use crate::cluster::Cluster;
+use crate::common::{self, Watchdog};
 use crate::fatal;
 use crate::faults::Faults;
 
@@ -42,7 +43,7 @@ struct Inner {
     net: Network,
     maxraftstate: Option<usize>,
     service: KvService,
-    servers: Mutex<Servers>,
+    servers: Cluster<dyn Replica>,
     /// The ends of each clerk, by client id.
     clerks: Mutex<BTreeMap<usize, Vec<String>>>,
     next_client_id: AtomicU64,
@@ -52,17 +53,6 @@ struct Inner {
     traffic: Arc<Mutex<Traffic>>,
     stats: Mutex<Stats>,
     watchdog: Watchdog,
-    kills: KillCheck,
-}
-
-struct Servers {
-    /// `None` while a server is shut down.
-    kvservers: Vec<Option<Arc<dyn Replica>>>,
-    /// What each server persisted, handed to its next incarnation.
-    saved: Vec<Persister>,
-    /// The names of the ends each server sends through (empty before its
-    /// first start).
-    endnames: Vec<Vec<String>>,
 }
 
 /// `begin()`'s baseline for the figures `end()` prints.
@@ -204,18 +194,12 @@ impl Config {
     ) -> Config {
         common::warn_if_one_cpu();
         ::raft::debug::reset_clock();
+        let net = Network::new();
         let cfg = Config(Arc::new(Inner {
             n,
-            net: Network::new(),
             maxraftstate,
             service,
-            servers: Mutex::new(Servers {
-                kvservers: vec![None; n],
-                // Go makes a persister at a server's first start; an empty
-                // one from the outset is the same.
-                saved: (0..n).map(|_| Persister::new()).collect(),
-                endnames: vec![Vec::new(); n],
-            }),
+            servers: Cluster::new(&net, (0..n).map(Name::from).collect(), ""),
             clerks: Mutex::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(n as u64 + 1000),
             ops: AtomicU64::new(0),
@@ -225,7 +209,7 @@ impl Config {
                 rpcs0: 0,
             }),
             watchdog: Watchdog::start(),
-            kills: KillCheck::default(),
+            net,
         }));
         // create a full set of KV servers.
         for i in 0..n {
@@ -255,72 +239,37 @@ impl Config {
 
     /// The largest persisted Raft state among the servers, in bytes.
     pub fn log_size(&self) -> usize {
-        self.largest(Persister::raft_state_size)
+        self.0.servers.largest(Persister::raft_state_size)
     }
 
     /// The largest snapshot among the servers, in bytes.
     pub fn snapshot_size(&self) -> usize {
-        self.largest(Persister::snapshot_size)
-    }
-
-    fn largest(&self, size: impl Fn(&Persister) -> usize) -> usize {
-        let servers = self.0.servers.lock();
-        servers.saved.iter().map(size).max().unwrap_or(0)
+        self.0.servers.largest(Persister::snapshot_size)
     }
 
     /// Attaches server `i` to the servers in `to`: enables the ends between
     /// them, both ways. Go's `connectUnlocked`.
     pub fn connect(&self, i: usize, to: &[usize]) {
-        self.set_links(i, to, true);
+        dlog!(Test, i, "connect to {to:?}");
+        self.0.servers.connect(i, to);
     }
 
     /// Detaches server `i` from the servers in `from`, both ways.
     pub fn disconnect(&self, i: usize, from: &[usize]) {
-        self.set_links(i, from, false);
-    }
-
-    fn set_links(&self, i: usize, others: &[usize], enabled: bool) {
-        dlog!(
-            Test,
-            i,
-            "{} {others:?}",
-            if enabled {
-                "connect to"
-            } else {
-                "disconnect from"
-            }
-        );
-        let servers = self.0.servers.lock();
-        for &j in others {
-            // outgoing ends, then incoming ends (of servers started so far).
-            if let Some(name) = servers.endnames[i].get(j) {
-                self.0.net.enable(name, enabled);
-            }
-            if let Some(name) = servers.endnames[j].get(i) {
-                self.0.net.enable(name, enabled);
-            }
-        }
+        dlog!(Test, i, "disconnect from {from:?}");
+        self.0.servers.disconnect(i, from);
     }
 
     /// Connects every server to every server.
     pub fn connect_all(&self) {
-        let all = self.all();
-        for i in 0..self.0.n {
-            self.connect(i, &all);
-        }
+        self.0.servers.connect_all();
     }
 
     /// Splits the servers in two groups, each connected within itself and
     /// cut off from the other (either may be empty).
     pub fn partition(&self, p1: &[usize], p2: &[usize]) {
-        for &i in p1 {
-            self.disconnect(i, p2);
-            self.connect(i, p1);
-        }
-        for &i in p2 {
-            self.disconnect(i, p1);
-            self.connect(i, p2);
-        }
+        dlog!(Test, 0, "partition {p1:?} {p2:?}");
+        self.0.servers.partition(p1, p2);
     }
 
     /// A new clerk, with an end to every server (in a random order, so its
@@ -371,25 +320,7 @@ impl Config {
     /// Shuts server `i` down, keeping what it persisted.
     pub fn shutdown_server(&self, i: usize) {
         dlog!(Test, i, "shut down");
-        let all = self.all();
-        self.disconnect(i, &all);
-        // disable client connections to the server. it's important to do
-        // this before creating the new Persister in saved[i], to avoid the
-        // possibility of the server returning a positive reply to an Append
-        // but persisting the result in the superseded Persister.
-        self.0.net.delete_server(i);
-        // a fresh persister, in case the old instance continues to update
-        // the Persister. but copy the old persister's content so that we
-        // always pass Make() the last persisted state.
-        let kv = {
-            let mut servers = self.0.servers.lock();
-            servers.saved[i] = servers.saved[i].copy();
-            servers.kvservers[i].take()
-        };
-        if let Some(kv) = kv {
-            kv.kill();
-            self.0.kills.killed(i);
-        }
+        self.0.servers.shutdown(i);
     }
 
     /// Starts server `i` with what it persisted so far. It gets fresh
@@ -397,38 +328,18 @@ impl Config {
     /// running, call [`Config::shutdown_server`] first.
     pub fn start_server(&self, i: usize) {
         dlog!(Test, i, "start");
-        // a fresh set of outgoing ClientEnd names, and of ClientEnds.
-        let (names, ends) = common::fresh_ends(&self.0.net, self.0.n);
-        // give the fresh persister a copy of the old persister's state, so
-        // that the spec is that we pass StartKVServer() the last persisted
-        // state.
-        let persister = {
-            let mut servers = self.0.servers.lock();
-            servers.endnames[i] = names;
-            servers.saved[i] = servers.saved[i].copy();
-            servers.saved[i].clone()
-        };
         let (maxraftstate, start) = (self.0.maxraftstate, self.0.service.start_server);
-        let kv = self
-            .0
-            .kills
-            .start(i, || start(ends, i, persister, maxraftstate));
-        let srv = Server::new();
-        for service in kv.services() {
-            srv.add_service(service);
-        }
-        self.0.servers.lock().kvservers[i] = Some(kv);
-        self.0.net.add_server(i, srv);
+        self.0.servers.start(i, |ends, persister| {
+            let kv = start(ends, i, persister, maxraftstate);
+            let services = kv.services();
+            (kv, services)
+        });
     }
 
     /// The first server whose Raft believes it is the leader, if any.
     pub fn leader(&self) -> Option<usize> {
-        let servers = self.0.servers.lock();
-        (0..self.0.n).find(|&i| {
-            servers.kvservers[i]
-                .as_ref()
-                .is_some_and(|kv| kv.is_leader())
-        })
+        let servers = self.0.servers.servers();
+        (0..self.0.n).find(|&i| servers[i].as_ref().is_some_and(|kv| kv.is_leader()))
     }
 
     /// Two groups for a partition: a majority of `n/2 + 1` servers without
@@ -482,7 +393,7 @@ impl Config {
     #[track_caller]
     pub fn end(&self) {
         self.0.watchdog.check();
-        self.0.kills.check();
+        self.0.servers.check_kills();
         // The figures of the test itself, without the checks' own Put.
         let (elapsed, nrpc) = {
             let stats = self.0.stats.lock();
@@ -555,7 +466,7 @@ impl Config {
     fn wait_for_majority(&self, holds: impl Fn(&[u8]) -> bool) -> Result<(), usize> {
         let deadline = Instant::now() + REPLICATION_WAIT;
         loop {
-            let saved = self.0.servers.lock().saved.clone();
+            let saved = self.0.servers.saved();
             let holding = saved
                 .iter()
                 .filter(|p| holds(&p.read_raft_state()) || holds(&p.read_snapshot()))
@@ -592,15 +503,10 @@ impl Inner {
     /// covers that.)
     fn cleanup(&self) {
         self.watchdog.stop();
-        let kvservers = self.servers.lock().kvservers.clone();
-        for kv in kvservers.iter().flatten() {
-            kv.kill();
-        }
+        self.servers.kill_all();
         // Unlike Go, also take the servers off the network, which would
         // otherwise keep them alive through their RPC handlers.
-        for i in 0..self.n {
-            self.net.delete_server(i);
-        }
+        self.servers.delete_all();
         self.net.cleanup();
     }
 }

@@ -11,15 +11,16 @@ use labrpc::{ClientEnd, Service};
 use labrt::sync::Arc;
 use persister::Persister;
 
-/// One replica of a key/value service.
-pub trait Replica: Send + Sync {
+use crate::cluster::Member;
+
+/// One replica of a key/value service; the cluster shuts it down with
+/// [`Member::kill`].
+pub trait Replica: Member {
     /// The services to put on its labrpc server: `"KVServer"` and its
     /// Raft's.
     fn services(&self) -> Vec<Service>;
     /// Whether its Raft believes it is the leader.
     fn is_leader(&self) -> bool;
-    /// Shuts it down.
-    fn kill(&self);
 }
 
 /// A client of a key/value service.
@@ -69,7 +70,9 @@ impl Replica for KvraftReplica {
     fn is_leader(&self) -> bool {
         self.0.raft().get_state().1
     }
+}
 
+impl Member for KvraftReplica {
     fn kill(&self) {
         self.0.kill();
     }

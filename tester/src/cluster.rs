@@ -1,0 +1,233 @@
+//! One replica group on a labrpc network: what every lab's tester does with
+//! its servers, written once.
+//!
+//! MIT's testers (`raft/config.go`, `kvraft/config.go`, `shardctrler/` and
+//! `shardkv/config.go`) each repeat the same lifecycle: a server's outgoing
+//! ends get fresh random names at every start, so that a crashed instance
+//! can never send again; a crash disconnects the server, deletes it from the
+//! network *before* its persister is replaced (so no reply can come from
+//! state the tester has thrown away), hands the next instance a copy of what
+//! was saved, and kills the old one; connecting enables the ends between two
+//! servers both ways. A [`Cluster`] does that for `n` servers of one kind
+//! `S`; each lab's config is a thin layer over one or more clusters (lab 4
+//! has a controller cluster and three replica groups on one network):
+//!
+//! ```text
+//! let cluster = Cluster::new(&net, names)      -- server i is `names[i]` on the network
+//! cluster.start(i, |ends, persister| (server, services))   -- fresh ends, saved state
+//! cluster.shutdown(i)                          -- keep what it saved, kill it
+//! cluster.connect(i, &to); cluster.disconnect(i, &from); cluster.partition(&p1, &p2)
+//! cluster.server(i), cluster.largest(Persister::raft_state_size), cluster.check_kills()
+//! ```
+
+use labrpc::{ClientEnd, Name, Network, Server, Service};
+use labrt::sync::{Arc, Mutex};
+use persister::Persister;
+
+use crate::common::{self, KillCheck};
+
+/// A server the tester can shut down.
+pub trait Member: Send + Sync {
+    /// Shuts it down (the lab's `kill()`).
+    fn kill(&self);
+}
+
+/// `n` servers of kind `S`, their persisters and their ends to each other.
+pub struct Cluster<S: ?Sized> {
+    net: Network,
+    names: Vec<Name>,
+    members: Mutex<Members<S>>,
+    kills: KillCheck,
+}
+
+struct Members<S: ?Sized> {
+    /// `None` while a server is shut down.
+    servers: Vec<Option<Arc<S>>>,
+    /// What each server persisted, handed to its next incarnation.
+    saved: Vec<Persister>,
+    /// The names of the ends each server sends through, to each other
+    /// server (empty before its first start).
+    endnames: Vec<Vec<String>>,
+}
+
+impl<S: Member + ?Sized> Cluster<S> {
+    /// A cluster of `names.len()` servers, none started; server `i` will
+    /// be `names[i]` on `net`. `label` tells this cluster's threads apart
+    /// from another's in the kill check (lab 4's groups).
+    pub fn new(net: &Network, names: Vec<Name>, label: &str) -> Cluster<S> {
+        let n = names.len();
+        Cluster {
+            net: net.clone(),
+            names,
+            members: Mutex::new(Members {
+                servers: (0..n).map(|_| None).collect(),
+                // Go makes a persister at a server's first start; an empty
+                // one from the outset is the same.
+                saved: (0..n).map(|_| Persister::new()).collect(),
+                endnames: vec![Vec::new(); n],
+            }),
+            kills: KillCheck::labelled(label),
+        }
+    }
+
+    /// The number of servers.
+    pub fn n(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Every server's index: `0..n`.
+    pub fn all(&self) -> Vec<usize> {
+        (0..self.n()).collect()
+    }
+
+    /// Server `i`'s name on the network.
+    pub fn name(&self, i: usize) -> &Name {
+        &self.names[i]
+    }
+
+    /// Server `i`, or `None` while it is shut down.
+    pub fn server(&self, i: usize) -> Option<Arc<S>> {
+        self.members.lock().servers[i].clone()
+    }
+
+    /// The running servers, by index.
+    pub fn servers(&self) -> Vec<Option<Arc<S>>> {
+        self.members.lock().servers.clone()
+    }
+
+    /// The names of the ends server `i` sends through, to each server.
+    pub fn endnames(&self, i: usize) -> Vec<String> {
+        self.members.lock().endnames[i].clone()
+    }
+
+    /// Starts server `i` with what it persisted so far: `start` gets fresh
+    /// ends to every server (not yet enabled: call [`Cluster::connect`])
+    /// and a persister holding the saved state, and returns the server and
+    /// the services to put on the network. Shut server `i` down first if
+    /// it runs.
+    pub fn start(
+        &self,
+        i: usize,
+        start: impl FnOnce(Vec<ClientEnd>, Persister) -> (Arc<S>, Vec<Service>),
+    ) -> Arc<S> {
+        let (names, ends) = self.fresh_ends();
+        // a fresh persister holding what the old one held, so that what the
+        // new instance gets is exactly the last state saved.
+        let persister = {
+            let mut members = self.members.lock();
+            members.endnames[i] = names;
+            members.saved[i] = members.saved[i].copy();
+            members.saved[i].clone()
+        };
+        let (server, services) = self.kills.start(i, || start(ends, persister));
+        let srv = Server::new();
+        for service in services {
+            srv.add_service(service);
+        }
+        self.members.lock().servers[i] = Some(server.clone());
+        self.net.add_server(self.names[i].clone(), srv);
+        server
+    }
+
+    /// Shuts server `i` down, keeping what it persisted. Does nothing if it
+    /// is not running.
+    pub fn shutdown(&self, i: usize) {
+        self.disconnect(i, &self.all());
+        // Delete the server before its persister is replaced, so that it
+        // cannot answer a call with state saved in the superseded one.
+        self.net.delete_server(self.names[i].clone());
+        // The old instance may go on saving into the persister it has; the
+        // next one gets a copy of what was saved until now.
+        let server = {
+            let mut members = self.members.lock();
+            members.saved[i] = members.saved[i].copy();
+            members.servers[i].take()
+        };
+        if let Some(server) = server {
+            server.kill();
+            self.kills.killed(i);
+        }
+    }
+
+    /// Enables the ends between server `i` and the servers in `to`, both
+    /// ways (of the servers started so far).
+    pub fn connect(&self, i: usize, to: &[usize]) {
+        self.set_links(i, to, true);
+    }
+
+    /// Disables the ends between server `i` and the servers in `from`.
+    pub fn disconnect(&self, i: usize, from: &[usize]) {
+        self.set_links(i, from, false);
+    }
+
+    /// Connects every server to every server.
+    pub fn connect_all(&self) {
+        let all = self.all();
+        for i in all.iter().copied() {
+            self.connect(i, &all);
+        }
+    }
+
+    /// Splits the servers in two parts, each connected within itself and
+    /// cut off from the other (either may be empty).
+    pub fn partition(&self, p1: &[usize], p2: &[usize]) {
+        for (part, other) in [(p1, p2), (p2, p1)] {
+            for &i in part {
+                self.disconnect(i, other);
+                self.connect(i, part);
+            }
+        }
+    }
+
+    /// The largest of `size` over the servers' persisters: e.g. the largest
+    /// Raft state with `Persister::raft_state_size`.
+    pub fn largest(&self, size: impl Fn(&Persister) -> usize) -> usize {
+        let members = self.members.lock();
+        members.saved.iter().map(size).max().unwrap_or(0)
+    }
+
+    /// Every server's persister (shared handles: they see later saves).
+    pub fn saved(&self) -> Vec<Persister> {
+        self.members.lock().saved.clone()
+    }
+
+    /// Fails the test if a shut-down server's threads still run (see
+    /// [`KillCheck`]).
+    #[track_caller]
+    pub fn check_kills(&self) {
+        self.kills.check();
+    }
+
+    /// Kills every running server (at the end of a test). The network
+    /// keeps them until [`Cluster::delete_all`].
+    pub fn kill_all(&self) {
+        for server in self.servers().into_iter().flatten() {
+            server.kill();
+        }
+    }
+
+    /// Takes every server off the network.
+    pub fn delete_all(&self) {
+        for name in &self.names {
+            self.net.delete_server(name.clone());
+        }
+    }
+
+    /// `n` fresh ends, end `j` connected to server `j` (not enabled).
+    fn fresh_ends(&self) -> (Vec<String>, Vec<ClientEnd>) {
+        common::fresh_ends_to(&self.net, &self.names)
+    }
+
+    fn set_links(&self, i: usize, others: &[usize], enabled: bool) {
+        let members = self.members.lock();
+        for &j in others {
+            // outgoing ends, then incoming ends (of servers started so far).
+            if let Some(name) = members.endnames[i].get(j) {
+                self.net.enable(name, enabled);
+            }
+            if let Some(name) = members.endnames[j].get(i) {
+                self.net.enable(name, enabled);
+            }
+        }
+    }
+}
