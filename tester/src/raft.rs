@@ -7,14 +7,15 @@
 use std::collections::BTreeMap;
 
 use ::raft::{ApplyMsg, Command, Raft, dlog};
-use labrpc::{Network, Server};
+use labrpc::{Name, Network};
 use labrt::channel::{self, Receiver};
 use labrt::sync::atomic::{AtomicBool, Ordering};
 use labrt::sync::{Arc, Mutex, Weak};
 use labrt::time::{Duration, Instant, sleep};
 use persister::Persister;
 
-use crate::common::{self, KillCheck, Watchdog, fatal};
+use crate::cluster::{Cluster, Member};
+use crate::common::{self, Watchdog, fatal};
 use crate::fatal;
 use crate::faults::{Event, Faults, Message};
 
@@ -42,7 +43,9 @@ struct Inner<C: Command + PartialEq> {
     net: Network,
     /// Whether the apply-channel readers snapshot (the 2D tests).
     snapshot: bool,
-    peers: Mutex<Peers<C>>,
+    peers: Cluster<Raft<C>>,
+    /// Whether each peer is on the net.
+    connected: Mutex<Vec<bool>>,
     /// Shared with the apply-channel readers, which hold nothing else of
     /// the config: a reader must not keep its own peer alive, or the peer's
     /// apply channel would never disconnect and the reader never end.
@@ -51,23 +54,10 @@ struct Inner<C: Command + PartialEq> {
     finished: AtomicBool,
     stats: Mutex<Stats>,
     watchdog: Watchdog,
-    kills: KillCheck,
     /// Every leader seen, by term (not in Go: see `note_leader`).
     leaders: Mutex<BTreeMap<u64, usize>>,
     /// The hardening tests' control of single messages.
     faults: Option<Faults>,
-}
-
-struct Peers<C> {
-    /// `None` while a peer is crashed.
-    rafts: Vec<Option<Arc<Raft<C>>>>,
-    /// Whether each peer is on the net.
-    connected: Vec<bool>,
-    /// What each peer persisted, handed to its next incarnation.
-    saved: Vec<Persister>,
-    /// The names of the ends each peer sends through (empty before its
-    /// first start).
-    endnames: Vec<Vec<String>>,
 }
 
 /// What the peers applied: the tester's copy of each one's committed log.
@@ -112,18 +102,12 @@ impl<C: Command + PartialEq> Config<C> {
     fn make(n: usize, unreliable: bool, snapshot: bool, faults: Option<Faults>) -> Config<C> {
         common::warn_if_one_cpu();
         ::raft::debug::reset_clock();
+        let net = Network::new();
         let cfg = Config(Arc::new(Inner {
             n,
-            net: Network::new(),
             snapshot,
-            peers: Mutex::new(Peers {
-                rafts: vec![None; n],
-                connected: vec![false; n],
-                // Go starts with no persister and makes one at the first
-                // start1; an empty one from the outset is the same.
-                saved: (0..n).map(|_| Persister::new()).collect(),
-                endnames: vec![Vec::new(); n],
-            }),
+            peers: Cluster::new(&net, (0..n).map(Name::from).collect(), ""),
+            connected: Mutex::new(vec![false; n]),
             logs: Arc::new(Mutex::new(Logs {
                 logs: vec![BTreeMap::new(); n],
                 last_applied: vec![0; n],
@@ -139,9 +123,9 @@ impl<C: Command + PartialEq> Config<C> {
                 max_index0: 0,
             }),
             watchdog: Watchdog::start(),
-            kills: KillCheck::default(),
             leaders: Mutex::new(BTreeMap::new()),
             faults,
+            net,
         }));
         if let Some(faults) = &cfg.0.faults {
             cfg.0.net.tap(Arc::new(faults.clone()));
@@ -166,12 +150,12 @@ impl<C: Command + PartialEq> Config<C> {
 
     /// Peer `i`'s Raft, or `None` while it is crashed.
     pub fn raft(&self, i: usize) -> Option<Arc<Raft<C>>> {
-        self.0.peers.lock().rafts[i].clone()
+        self.0.peers.server(i)
     }
 
     /// Whether peer `i` is on the net.
     pub fn is_connected(&self, i: usize) -> bool {
-        self.0.peers.lock().connected[i]
+        self.0.connected.lock()[i]
     }
 
     /// Whether the config was cleaned up: the test is over (it failed).
@@ -182,25 +166,12 @@ impl<C: Command + PartialEq> Config<C> {
     /// Shuts peer `i` down, but keeps its persistent state.
     pub fn crash1(&self, i: usize) {
         dlog!(Test, i, "crash");
-        self.disconnect(i);
-        // disable client connections to the server, so that in-flight RPCs
-        // into it fail and no stale reply escapes.
-        self.0.net.delete_server(i);
-
-        // a fresh persister, in case the old instance continues to update
-        // the one it has, holding what it had persisted: what Make() of the
-        // next instance gets. (Go copies it a second time after Kill(); the
-        // copy made here is already out of the old instance's reach.)
-        let rf = {
-            let mut peers = self.0.peers.lock();
-            peers.saved[i] = peers.saved[i].copy();
-            peers.rafts[i].clone()
-        };
-        if let Some(rf) = rf {
-            rf.kill();
-            self.0.kills.killed(i);
-            self.0.peers.lock().rafts[i] = None;
-        }
+        self.0.connected.lock()[i] = false;
+        // The cluster deletes the server before it replaces the persister,
+        // so that no reply escapes from state the next instance will not
+        // have. (Go copies it a second time after Kill(); the copy made
+        // here is already out of the old instance's reach.)
+        self.0.peers.shutdown(i);
     }
 
     /// Starts or restarts peer `i`; if it is running, crashes it first.
@@ -210,41 +181,21 @@ impl<C: Command + PartialEq> Config<C> {
     pub fn start1(&self, i: usize) {
         self.crash1(i);
         dlog!(Test, i, "start");
-
-        // a fresh set of outgoing ClientEnd names, and of ends.
-        let (names, ends) = common::fresh_ends(&self.0.net, self.0.n);
-        if let Some(faults) = &self.0.faults {
-            for (j, name) in names.iter().enumerate() {
-                faults.name_end(name, i, j);
-            }
-        }
-        let persister = {
-            let mut peers = self.0.peers.lock();
-            peers.endnames[i] = names;
-            peers.saved[i].clone()
-        };
-        if let Some(faults) = self.0.faults.clone() {
-            persister.watch(move || faults.note(Event::Persisted { peer: i }));
-        }
-
-        {
-            let mut logs = self.0.logs.lock();
-            logs.last_applied[i] = 0;
-            let snapshot = persister.read_snapshot();
-            if !snapshot.is_empty() {
-                // mimic a KV server and process the snapshot now.
-                let (last_included_index, xlog) = decode_snapshot(&snapshot);
-                logs.install_snapshot(i, last_included_index, xlog);
-            }
-        }
-
         // Go's unbuffered channel.
         let (apply_tx, apply_rx) = channel::bounded(0);
-        let rf = self
-            .0
-            .kills
-            .start(i, || Raft::make(ends, i, persister, apply_tx));
-        self.0.peers.lock().rafts[i] = Some(rf.clone());
+        let rf = self.0.peers.start(i, |ends, persister| {
+            if let Some(faults) = &self.0.faults {
+                for (j, name) in self.0.peers.endnames(i).iter().enumerate() {
+                    faults.name_end(name, i, j);
+                }
+                let faults = faults.clone();
+                persister.watch(move || faults.note(Event::Persisted { peer: i }));
+            }
+            self.0.logs.lock().restart(i, &persister.read_snapshot());
+            let rf = Raft::make(ends, i, persister, apply_tx);
+            let service = rf.service();
+            (rf, vec![service])
+        });
 
         let logs = self.0.logs.clone();
         let name = format!("tester-applier-{i}");
@@ -254,43 +205,25 @@ impl<C: Command + PartialEq> Config<C> {
         } else {
             labrt::thread::spawn_named(name, move || applier(i, &logs, &apply_rx));
         }
-
-        let srv = Server::new();
-        srv.add_service(rf.service());
-        self.0.net.add_server(i, srv);
     }
 
     /// Attaches peer `i` to the net: enables its ends to every connected
     /// peer and theirs to it.
     pub fn connect(&self, i: usize) {
         dlog!(Test, i, "connect");
-        let mut peers = self.0.peers.lock();
-        peers.connected[i] = true;
-        for j in 0..self.0.n {
-            if peers.connected[j] {
-                // outgoing ClientEnds
-                self.0.net.enable(&peers.endnames[i][j], true);
-                // incoming ClientEnds
-                self.0.net.enable(&peers.endnames[j][i], true);
-            }
-        }
+        let connected = {
+            let mut connected = self.0.connected.lock();
+            connected[i] = true;
+            (0..self.0.n).filter(|&j| connected[j]).collect::<Vec<_>>()
+        };
+        self.0.peers.connect(i, &connected);
     }
 
     /// Detaches peer `i` from the net: disables its ends and every end to it.
     pub fn disconnect(&self, i: usize) {
         dlog!(Test, i, "disconnect");
-        let mut peers = self.0.peers.lock();
-        peers.connected[i] = false;
-        // outgoing ClientEnds
-        for name in &peers.endnames[i] {
-            self.0.net.enable(name, false);
-        }
-        // incoming ClientEnds (of the peers started so far)
-        for names in &peers.endnames {
-            if let Some(name) = names.get(i) {
-                self.0.net.enable(name, false);
-            }
-        }
+        self.0.connected.lock()[i] = false;
+        self.0.peers.disconnect(i, &self.0.peers.all());
     }
 
     /// How many RPCs reached peer `i` (which must not be crashed).
@@ -318,13 +251,7 @@ impl<C: Command + PartialEq> Config<C> {
 
     /// The largest persisted Raft state among the peers, in bytes.
     pub fn log_size(&self) -> usize {
-        let peers = self.0.peers.lock();
-        peers
-            .saved
-            .iter()
-            .map(Persister::raft_state_size)
-            .max()
-            .unwrap_or(0)
+        self.0.peers.largest(Persister::raft_state_size)
     }
 
     /// Checks that one of the connected peers thinks it is the leader, and
@@ -387,7 +314,7 @@ impl<C: Command + PartialEq> Config<C> {
                 if cfg.finished() {
                     break;
                 }
-                let rafts = cfg.0.peers.lock().rafts.clone();
+                let rafts = cfg.0.peers.servers();
                 for (i, rf) in rafts.iter().enumerate() {
                     let Some(rf) = rf else { continue };
                     let (term, leader) = rf.get_state();
@@ -425,7 +352,7 @@ impl<C: Command + PartialEq> Config<C> {
             fatal!("replay_to: {message:?} was not sent by a peer");
         };
         let mut call = message.call.clone();
-        call.end = self.0.peers.lock().endnames[from][to].as_str().into();
+        call.end = self.0.peers.endnames(from)[to].as_str().into();
         dlog!(Test, to, "replay {message:?} to {to}");
         self.0.net.replay(&call);
     }
@@ -513,7 +440,7 @@ impl<C: Command + PartialEq> Config<C> {
             if let Some(start_term) = start_term {
                 // Go asks every peer and assumes none is crashed; a crashed
                 // one cannot have moved on, so it is skipped.
-                let rafts = self.0.peers.lock().rafts.clone();
+                let rafts = self.0.peers.servers();
                 if rafts
                     .iter()
                     .flatten()
@@ -554,12 +481,7 @@ impl<C: Command + PartialEq> Config<C> {
             let mut index = None;
             for _ in 0..self.0.n {
                 starts = (starts + 1) % self.0.n;
-                let rf = {
-                    let peers = self.0.peers.lock();
-                    peers.rafts[starts]
-                        .clone()
-                        .filter(|_| peers.connected[starts])
-                };
+                let rf = self.raft(starts).filter(|_| self.is_connected(starts));
                 if let Some(rf) = rf
                     && let (index1, term, true) = rf.start(cmd.clone())
                 {
@@ -615,7 +537,7 @@ impl<C: Command + PartialEq> Config<C> {
     #[track_caller]
     pub fn end(&self) {
         self.0.watchdog.check();
-        self.0.kills.check();
+        self.0.peers.check_kills();
         let stats = self.0.stats.lock();
         let nrpc = self.rpc_total() - stats.rpcs0;
         let nbytes = self.bytes_total() - stats.bytes0;
@@ -629,11 +551,18 @@ impl<C: Command + PartialEq> Config<C> {
 
     /// The live peers that are on the net.
     fn connected_rafts(&self) -> Vec<(usize, Arc<Raft<C>>)> {
-        let peers = self.0.peers.lock();
+        let connected = self.0.connected.lock().clone();
+        let rafts = self.0.peers.servers();
         (0..self.0.n)
-            .filter(|&i| peers.connected[i])
-            .filter_map(|i| Some((i, peers.rafts[i].clone()?)))
+            .filter(|&i| connected[i])
+            .filter_map(|i| Some((i, rafts[i].clone()?)))
             .collect()
+    }
+}
+
+impl<C: Command> Member for Raft<C> {
+    fn kill(&self) {
+        Raft::kill(self);
     }
 }
 
@@ -659,17 +588,12 @@ impl<C: Command + PartialEq> Inner<C> {
     fn cleanup(&self) {
         self.finished.store(true, Ordering::Release);
         self.watchdog.stop();
-        let rafts = self.peers.lock().rafts.clone();
-        for rf in rafts.iter().flatten() {
-            rf.kill();
-        }
+        self.peers.kill_all();
         // Unlike Go, also take the peers off the network: the network would
         // otherwise keep them alive through their RPC handlers (Go's garbage
         // collector frees such cycles), and their apply channels, hence the
         // apply-channel readers, would never end.
-        for i in 0..self.n {
-            self.net.delete_server(i);
-        }
+        self.peers.delete_all();
         self.net.cleanup();
     }
 }
@@ -712,6 +636,17 @@ impl<C: Command + PartialEq> Logs<C> {
     fn snapshot(&self, i: usize, index: usize) -> Vec<u8> {
         let xlog: Vec<Option<C>> = (0..=index).map(|j| self.logs[i].get(&j).cloned()).collect();
         labgob::encode(&(index, xlog))
+    }
+
+    /// Peer `i` restarts with `snapshot` (perhaps empty) saved: its reader
+    /// starts over, having processed the snapshot, as a service would.
+    #[track_caller]
+    fn restart(&mut self, i: usize, snapshot: &[u8]) {
+        self.last_applied[i] = 0;
+        if !snapshot.is_empty() {
+            let (last_included_index, xlog) = decode_snapshot(snapshot);
+            self.install_snapshot(i, last_included_index, xlog);
+        }
     }
 
     /// Replaces the tester's copy of peer `i`'s log by a snapshot's.
