@@ -238,7 +238,7 @@ pub fn check_source(path: &str, source: &str) -> Vec<Violation> {
 /// UTF-8, are violations too.
 pub fn check_tree(root: &Path) -> Result<Vec<Violation>, io::Error> {
     let mut found = Vec::new();
-    for lab in labs::LABS {
+    for lab in labs::LABS.iter() {
         let src = format!("{}/src", lab.package);
         match fs::symlink_metadata(root.join(&src)) {
             Err(err) if err.kind() == io::ErrorKind::NotFound => continue,

@@ -10,57 +10,112 @@
 
 use std::io;
 use std::path::Path;
+use std::sync::LazyLock;
 
-/// One lab.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One test suite of a lab: a row of `test-scripts/labs.txt`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lab {
+    /// The lab's number, with a `+` for its hardening suite: `2`, `2+`.
+    pub lab: &'static str,
+    /// The letters of its parts: `ABCD`.
+    pub parts: &'static str,
     /// Its package, as in `cargo test -p <package>`.
     pub package: &'static str,
     /// Its test target, as in `cargo test --test <target>`.
     pub test_target: &'static str,
-    /// The file of its tests, relative to the repository's root.
-    pub test_file: &'static str,
+    /// The file of its tests, relative to the repository's root:
+    /// `<package>/tests/<target>.rs`.
+    pub test_file: String,
     /// The modules the student writes (see the module documentation).
-    pub student_modules: &'static [&'static str],
+    pub student_modules: Vec<&'static str>,
 }
 
 /// The harness's package: built on the labs' packages, so on the
 /// student's code, like them.
 pub const HARNESS: &str = "tester";
 
-/// Lab 2 (Raft) and lab 3 (the key/value service), in course order, each
-/// followed by its hardening suite (parts `2A+` to `2D+`, tests beyond
-/// MIT's, in a test binary of their own so MIT's stays as it is; `3A+`,
-/// `3B+` for lab 3).
-pub const LABS: &[Lab] = &[
-    Lab {
-        package: "raft",
-        test_target: "raft_test",
-        test_file: "raft/tests/raft_test.rs",
-        student_modules: RAFT_MODULES,
-    },
-    Lab {
-        package: "raft",
-        test_target: "hardening_test",
-        test_file: "raft/tests/hardening_test.rs",
-        student_modules: RAFT_MODULES,
-    },
-    Lab {
-        package: "kvraft",
-        test_target: "kvraft_test",
-        test_file: "kvraft/tests/kvraft_test.rs",
-        student_modules: KV_MODULES,
-    },
-    Lab {
-        package: "kvraft",
-        test_target: "hardening_test",
-        test_file: "kvraft/tests/hardening_test.rs",
-        student_modules: KV_MODULES,
-    },
-];
+/// The table of the labs' test suites, as the repository holds it: what
+/// make, dstest, the grader, the handout and the gate know of a lab.
+pub const TABLE: &str = include_str!("../labs.txt");
 
-const RAFT_MODULES: &[&str] = &["raft"];
-const KV_MODULES: &[&str] = &["client", "common", "server"];
+/// The suites of [`TABLE`], in its order (course order, each lab's
+/// hardening suite after it).
+pub static LABS: LazyLock<Vec<Lab>> =
+    LazyLock::new(|| parse_table(TABLE).unwrap_or_else(|e| panic!("test-scripts/labs.txt: {e}")));
+
+/// Reads a table of labs: one suite per line, `lab parts package target
+/// modules...`, `#` comments and blank lines skipped.
+pub fn parse_table(table: &'static str) -> Result<Vec<Lab>, String> {
+    let mut labs = Vec::new();
+    for (number, line) in table.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words: Vec<&'static str> = line.split_whitespace().collect();
+        let [lab, parts, package, test_target, modules @ ..] = words.as_slice() else {
+            return Err(format!(
+                "line {}: expected `lab parts package target modules...`",
+                number + 1
+            ));
+        };
+        let well_formed = lab.trim_end_matches('+').parse::<u32>().is_ok()
+            && !parts.is_empty()
+            && parts.chars().all(|c| c.is_ascii_uppercase())
+            && !modules.is_empty();
+        if !well_formed {
+            return Err(format!(
+                "line {}: expected a lab number (2, or 2+ for a hardening suite), part letters \
+                 (ABCD) and at least one student module",
+                number + 1
+            ));
+        }
+        labs.push(Lab {
+            lab,
+            parts,
+            package,
+            test_target,
+            test_file: format!("{package}/tests/{test_target}.rs"),
+            student_modules: modules.to_vec(),
+        });
+    }
+    Ok(labs)
+}
+
+impl Lab {
+    /// Its parts' names: `2A`, `2B`, ... (`2A+`, ... for a hardening suite).
+    pub fn part_names(&self) -> Vec<String> {
+        let (number, plus) = match self.lab.strip_suffix('+') {
+            Some(number) => (number, "+"),
+            None => (self.lab, ""),
+        };
+        self.parts
+            .chars()
+            .map(|letter| format!("{number}{letter}{plus}"))
+            .collect()
+    }
+
+    /// The lab's tests, read from its test file under `root` (see
+    /// [`test_names_in_source`]).
+    pub fn test_names(&self, root: &Path) -> io::Result<Vec<String>> {
+        std::fs::read_to_string(root.join(&self.test_file)).map(|s| test_names_in_source(&s))
+    }
+
+    /// Whether `path` (relative to the repository's root, `/`-separated) is
+    /// one of this lab's student files.
+    pub fn owns(&self, path: &str) -> bool {
+        let Some(rest) = path
+            .strip_prefix(self.package)
+            .and_then(|p| p.strip_prefix("/src/"))
+        else {
+            return false;
+        };
+        self.student_modules.iter().any(|module| {
+            rest.strip_prefix(module)
+                .is_some_and(|after| after == ".rs" || (after.starts_with('/') && after.len() > 1))
+        })
+    }
+}
 
 /// A part's name as the tools print it, from how a user or the points
 /// table writes it: `2a` or `2A` is `2A`; `2a+` or `2A+` is `2A+`, the
@@ -97,29 +152,6 @@ pub fn part_suffix(part: &str) -> String {
     }
 }
 
-impl Lab {
-    /// The lab's tests, read from its test file under `root` (see
-    /// [`test_names_in_source`]).
-    pub fn test_names(&self, root: &Path) -> io::Result<Vec<String>> {
-        std::fs::read_to_string(root.join(self.test_file)).map(|s| test_names_in_source(&s))
-    }
-
-    /// Whether `path` (relative to the repository's root, `/`-separated) is
-    /// one of this lab's student files.
-    pub fn owns(&self, path: &str) -> bool {
-        let Some(rest) = path
-            .strip_prefix(self.package)
-            .and_then(|p| p.strip_prefix("/src/"))
-        else {
-            return false;
-        };
-        self.student_modules.iter().any(|module| {
-            rest.strip_prefix(module)
-                .is_some_and(|after| after == ".rs" || (after.starts_with('/') && after.len() > 1))
-        })
-    }
-}
-
 /// The test functions of a test file, in the file's order: the names of the
 /// `fn`s that follow a `#[test]` attribute (on their line or the one
 /// before). Read from the source, not the test binary, so that a submission
@@ -151,7 +183,7 @@ pub fn test_names_in_source(source: &str) -> Vec<String> {
 
 /// The lab whose tests include `test`, from the test files under `root`.
 pub fn lab_of_test(root: &Path, test: &str) -> io::Result<Option<&'static Lab>> {
-    for lab in LABS {
+    for lab in LABS.iter() {
         if lab.test_names(root)?.iter().any(|name| name == test) {
             return Ok(Some(lab));
         }
@@ -195,6 +227,38 @@ mod tests {
         }
         assert_eq!(part_suffix("2C+"), "_2c_plus");
         assert_eq!(part_suffix("3A"), "_3a");
+    }
+
+    #[test]
+    fn every_test_is_of_a_part_its_suite_lists() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for lab in LABS.iter() {
+            let names = lab.test_names(&root).expect("the test files");
+            assert!(!names.is_empty(), "{} has no tests", lab.test_file);
+            for name in names {
+                let part = part_of(&name);
+                assert!(
+                    part.as_ref().is_some_and(|p| lab.part_names().contains(p)),
+                    "{name} in {} is of part {part:?}, not one of {:?}",
+                    lab.test_file,
+                    lab.part_names()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_bad_table_line_is_named() {
+        let err = parse_table("2 ABCD raft raft_test raft\nx AB kvraft t m\n").unwrap_err();
+        assert!(err.starts_with("line 2:"), "{err}");
+        assert!(
+            parse_table("2 AB raft raft_test\n").is_err(),
+            "no student module"
+        );
+        assert_eq!(
+            parse_table("# c\n\n2+ AB p t m n\n").unwrap()[0].part_names(),
+            ["2A+", "2B+"]
+        );
     }
 
     #[test]

@@ -261,7 +261,7 @@ fn main() -> ExitCode {
 /// the current directory.
 fn which(test: &str) -> ExitCode {
     let mut candidates = Vec::new();
-    for lab in LABS {
+    for lab in LABS.iter() {
         match lab.test_names(Path::new(".")) {
             Ok(names) => candidates.extend(names.into_iter().map(|name| Candidate {
                 name,
