@@ -29,7 +29,7 @@ use crate::regions;
 
 /// The directories whose files hold solution regions: the student's files
 /// of each lab.
-pub const STUDENT_DIRS: &[&str] = &["raft/src/", "kvraft/src/"];
+pub const STUDENT_DIRS: &[&str] = &["raft/src/", "kvraft/src/", "shardctrler/src/"];
 
 /// The source of the handout's `README.md`.
 pub const HANDOUT_README: &str = "docs/handout-README.md";
