@@ -69,9 +69,6 @@ fn a_violation_prints_as_file_line_column_message() {
         violation.to_string(),
         "raft/src/raft.rs:2:5: std::process is not allowed in lab code: a submission may not end or start processes"
     );
-    assert_eq!(gate::lab_of(&violation), Some(0));
-    let kv = gate::check_source("kvraft/src/server.rs", "static X: u8 = 0;");
-    assert_eq!(gate::lab_of(&kv[0]), Some(1));
 }
 
 #[test]
@@ -474,8 +471,6 @@ fn check_tree_checks_only_student_files_and_refuses_links() {
             ("raft/src/raft/log.rs", 3, "static"),
         ]
     );
-    let labs: Vec<Option<usize>> = found.iter().map(gate::lab_of).collect();
-    assert_eq!(labs, [Some(1), Some(1), Some(0)]);
 }
 
 #[test]

@@ -16,7 +16,7 @@ fn lab_tests_pass_in_the_sandbox_with_a_verdict() {
     let binary = |package: &str| {
         binaries
             .iter()
-            .find(|b| b.package == package && b.target.ends_with("_test"))
+            .find(|b| b.package == package && b.target == format!("{package}_test"))
             .unwrap_or_else(|| panic!("no test binary of {package} in {binaries:?}"))
     };
     for (package, test) in [("raft", "initial_election_2a"), ("kvraft", "basic_3a")] {
