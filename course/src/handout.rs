@@ -5,7 +5,7 @@
 //! untracked file never goes in, so scratch notes cannot leak. Then:
 //!
 //! - the [`STAFF_ONLY`] paths are left out;
-//! - in the [`STUDENT_DIRS`], every solution region is replaced by its stub
+//! - in the [`student_dirs`], every solution region is replaced by its stub
 //!   ([`crate::regions`]); a Rust file elsewhere that holds a marker is an
 //!   error, since it would be handed out with its solution;
 //! - `README.md` is replaced by [`HANDOUT_README`], written for students;
@@ -26,10 +26,18 @@ use std::time::SystemTime;
 use toml_edit::{DocumentMut, Item};
 
 use crate::regions;
+use test_scripts::labs::LABS;
 
-/// The directories whose files hold solution regions: the student's files
-/// of each lab.
-pub const STUDENT_DIRS: &[&str] = &["raft/src/", "kvraft/src/", "shardctrler/src/"];
+/// The directories whose files hold solution regions: the `src/` of each
+/// lab's package in `test-scripts/labs.txt`.
+pub fn student_dirs() -> Vec<String> {
+    let mut dirs: Vec<String> = LABS
+        .iter()
+        .map(|lab| format!("{}/src/", lab.package))
+        .collect();
+    dirs.dedup();
+    dirs
+}
 
 /// The source of the handout's `README.md`.
 pub const HANDOUT_README: &str = "docs/handout-README.md";
@@ -278,7 +286,8 @@ fn walk(dir: &Path, rel: &str, listing: &mut Vec<u8>) -> Result<(), Error> {
 /// checks that any other Rust file holds no marker. The number of regions
 /// replaced.
 fn stub_out(file: &mut HandoutFile, audience: Audience) -> Result<usize, String> {
-    if STUDENT_DIRS.iter().any(|dir| file.path.starts_with(dir)) {
+    let dirs = student_dirs();
+    if dirs.iter().any(|dir| file.path.starts_with(dir.as_str())) {
         let text = std::str::from_utf8(&file.contents).map_err(|_| {
             format!(
                 "{}: not UTF-8 text, which every file of a student directory must be",
@@ -293,10 +302,10 @@ fn stub_out(file: &mut HandoutFile, audience: Audience) -> Result<usize, String>
         match regions::first_marker(&String::from_utf8_lossy(&file.contents)) {
             Some(line) => Err(format!(
                 "{}:{line}: a solution marker outside the student directories ({}) would be \
-                 handed out with its solution; add the directory to STUDENT_DIRS in \
-                 course/src/handout.rs",
+                 handed out with its solution; a lab's package is listed in \
+                 test-scripts/labs.txt",
                 file.path,
-                STUDENT_DIRS.join(", ")
+                dirs.join(", ")
             )),
             None => Ok(0),
         }

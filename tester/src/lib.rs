@@ -47,4 +47,6 @@ pub mod faults;
 #[cfg(feature = "kvraft")]
 pub mod kvraft;
 pub mod raft;
+#[cfg(feature = "shardctrler")]
+pub mod shardctrler;
 pub mod verdict;
