@@ -2,8 +2,8 @@
 # CI's check of the student handout (made by course/src/handout.rs): a fresh
 # handout must build without a warning and pass `make lint`, and its
 # `make test-2a` must fail the way a student's first run does, with the
-# tester's "expected one leader, got none" (and lab 3's basic_3a with "get
-# wrong value"): not with a compile error, a panic, or a test that runs into
+# tester's "expected one leader, got none" (lab 3's basic_3a with "get wrong
+# value", lab 4's basic_4a with "wanted 1 groups, got 0"): not with a compile error, a panic, or a test that runs into
 # the 120-second limit.
 #
 # usage: course/check-handout.sh   (from anywhere in the repository)
@@ -70,5 +70,16 @@ case $status in
 esac
 if ! grep -q "get wrong value" "$logs/test-3a.log"; then
     fail "basic_3a failed, but not with the tester's \"get wrong value\" (see above)"
+fi
+echo "== check-handout: make test-4a in the handout (the stubs must fail it)"
+status=0
+timeout --kill-after=10 300 make test-4a >"$logs/test-4a.log" 2>&1 || status=$?
+cat "$logs/test-4a.log"
+case $status in
+    0) fail "make test-4a passed on the stubs" ;;
+    124 | 137) fail "make test-4a hung, and was killed after 300 s" ;;
+esac
+if ! grep -q "wanted 1 groups, got 0" "$logs/test-4a.log"; then
+    fail "make test-4a failed, but not with the tester's \"wanted 1 groups, got 0\" (see above)"
 fi
 echo "check-handout: OK: the handout builds, passes make lint, and its lab tests fail as they should"

@@ -22,7 +22,8 @@
 //! Topics: TIMR (timers), VOTE, LEAD (leadership), TERM, LOG1 (sending
 //! entries), LOG2 (receiving entries), CMIT (commits and applies), PERS
 //! (persistence), SNAP (snapshots), DROP (ignored RPCs and replies), CLNT
-//! (KV clients), TEST (the tester), INFO, WARN, ERRO.
+//! (KV clients and servers), CTRL (the shard controller), TEST (the
+//! tester), INFO, WARN, ERRO.
 
 use std::fmt;
 use std::io::Write;
@@ -45,13 +46,14 @@ pub enum Topic {
     Snap,
     Drop,
     Clnt,
+    Ctrl,
     Test,
     Info,
     Warn,
     Erro,
 }
 
-const ALL: [Topic; 15] = [
+const ALL: [Topic; 16] = [
     Topic::Timr,
     Topic::Vote,
     Topic::Lead,
@@ -63,6 +65,7 @@ const ALL: [Topic; 15] = [
     Topic::Snap,
     Topic::Drop,
     Topic::Clnt,
+    Topic::Ctrl,
     Topic::Test,
     Topic::Info,
     Topic::Warn,
@@ -84,6 +87,7 @@ impl Topic {
             Topic::Snap => "SNAP",
             Topic::Drop => "DROP",
             Topic::Clnt => "CLNT",
+            Topic::Ctrl => "CTRL",
             Topic::Test => "TEST",
             Topic::Info => "INFO",
             Topic::Warn => "WARN",

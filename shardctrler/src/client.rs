@@ -210,7 +210,7 @@ impl Clerk {
                     return answer;
                 }
                 dlog!(
-                    Clnt,
+                    Ctrl,
                     self.leader,
                     "ctrler clerk {:x} seq {}: no answer, trying the next server",
                     self.client_id,

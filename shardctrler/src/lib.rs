@@ -53,7 +53,7 @@
 //!   (`make lint` checks it).
 //! - Never hold your lock while waiting for Raft to commit, or for an RPC:
 //!   wait on a `Condvar` or a channel, which releases it.
-//! - Use `raft::dlog!` for debug output (topic `Clnt` for the clerk and the
+//! - Use `raft::dlog!` for debug output (topic `Ctrl` for the clerk and the
 //!   server; `LAB_LOG=1` turns it on).
 
 // A crate-level forbid: no `#[allow]` in the student's modules can lift it,

@@ -419,7 +419,7 @@ impl ShardCtrler {
             if !is_leader {
                 return Err(NotApplied);
             }
-            dlog!(Clnt, self.me, "T{term} started {op:?} at {index}");
+            dlog!(Ctrl, self.me, "T{term} started {op:?} at {index}");
             // A handler still waiting at this index, from an earlier term,
             // lost its place: dropping its sender tells it so.
             st.waiting.insert(index, done_tx);
@@ -431,7 +431,7 @@ impl ShardCtrler {
                 Ok(result)
             }
             _ => {
-                dlog!(Clnt, self.me, "{op:?} did not commit here");
+                dlog!(Ctrl, self.me, "{op:?} did not commit here");
                 Err(NotApplied)
             }
         }
@@ -463,7 +463,7 @@ impl ShardCtrler {
         if st.machine.configs.len() > before {
             let config = st.machine.latest();
             dlog!(
-                Clnt,
+                Ctrl,
                 self.me,
                 "config {} at {index}: shards {:?}, gids {:?}",
                 config.num,

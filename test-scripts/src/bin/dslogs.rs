@@ -43,7 +43,7 @@ use console::Style;
 
 /// The topics of raft/src/debug.rs and their colors, xterm 256-color codes
 /// close to those of MIT's dslogs.
-const TOPICS: [(&str, u8); 15] = [
+const TOPICS: [(&str, u8); 16] = [
     ("TIMR", 247),
     ("VOTE", 73),
     ("LEAD", 179),
@@ -55,6 +55,7 @@ const TOPICS: [(&str, u8); 15] = [
     ("SNAP", 208),
     ("DROP", 203),
     ("CLNT", 29),
+    ("CTRL", 37),
     ("TEST", 197),
     ("INFO", 252),
     ("WARN", 214),
