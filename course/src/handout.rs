@@ -57,16 +57,28 @@ pub const STAFF_ONLY: &[&str] = &[
     HANDOUT_README,
 ];
 
+/// What no tree made here holds, the autograder's included: files that
+/// quote the reference solution outside its regions (the catalogue of
+/// mistakes is patches against it).
+pub const QUOTES_SOLUTION: &[&str] = &["course/mistakes/"];
+
 /// Where `make handout` writes, under the repository's root.
 pub const DEFAULT_OUT: &str = "target/handout/raftlab";
 
-/// Whether `path` (relative to the repository's root) is left out.
+/// Whether `path` (relative to the repository's root) is left out of the
+/// handout.
 pub fn is_staff_only(path: &str) -> bool {
-    STAFF_ONLY.iter().any(|&staff| {
-        if staff.ends_with('/') {
-            path.starts_with(staff)
+    listed(STAFF_ONLY, path)
+}
+
+/// Whether `path` is one of `paths`, or under one of its directories (those
+/// ending in `/`).
+fn listed(paths: &[&str], path: &str) -> bool {
+    paths.iter().any(|&listed| {
+        if listed.ends_with('/') {
+            path.starts_with(listed)
         } else {
-            path == staff
+            path == listed
         }
     })
 }
@@ -229,7 +241,8 @@ fn read_files(
             ));
             continue;
         };
-        if audience == Audience::Students && is_staff_only(path) {
+        if (audience == Audience::Students && is_staff_only(path)) || listed(QUOTES_SOLUTION, path)
+        {
             continue;
         }
         let source = if path == "README.md" && audience == Audience::Students {
@@ -502,6 +515,11 @@ mod tests {
         assert!(!is_staff_only("raft/src/raft.rs"));
         // A directory entry matches its own files only.
         assert!(!is_staff_only("course-notes.md"));
+        assert!(listed(
+            QUOTES_SOLUTION,
+            "course/mistakes/voted-for-not-persisted.patch"
+        ));
+        assert!(!listed(QUOTES_SOLUTION, "course/kill-rate.sh"));
     }
 
     #[test]
