@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # How fast the deterministic simulation runs the labs: seeds 1..SEEDS of
-# every test of lab 2 (raft_test) and of lab 3 (kvraft_test), in a release
+# every test of each of MIT's suites in test-scripts/labs.txt (lab 2's
+# raft_test, lab 3's kvraft_test, lab 4A's shardctrler_test), in a release
 # build, each seed a process that runs all of the lab's tests (each test
 # seeded with that seed), WORKERS processes at a time. Prints the wall time
 # and seeds per second for each lab, and any failing seed with the command
@@ -14,7 +15,11 @@ workers=${2:-2}
 case "$seeds$workers" in *[!0-9]*) echo "usage: $0 [SEEDS [WORKERS]] (whole numbers)" >&2; exit 2 ;; esac
 
 echo "== building the lab tests (release)"
-json=$(cargo test --release --no-run -p raft -p kvraft --message-format=json 2>/dev/null)
+# lab, package and target of each suite of the table but the hardening ones.
+suites=$(awk '!/^[ \t]*(#|$)/ && $1 !~ /\+$/ { print $1, $3, $4 }' test-scripts/labs.txt)
+packages=$(awk '{ printf " -p %s", $2 }' <<<"$suites")
+# shellcheck disable=SC2086 # one word per package flag
+json=$(cargo test --release --no-run $packages --message-format=json 2>/dev/null)
 # A copy of each binary runs, so that a rebuild during a long run (cargo
 # replaces the file in place) cannot swap code under it.
 copies=$(mktemp -d "${CARGO_TARGET_DIR:-target}/sim-speed.XXXXXX")
@@ -26,8 +31,7 @@ binary() {
 }
 
 status=0
-for lab in "2 raft raft_test" "3 kvraft kvraft_test"; do
-    read -r number package target <<<"$lab"
+while read -r number package target; do
     bin=$(binary "$target") || true
     [ -x "$bin" ] || { echo "sim-speed: no $target binary was built" >&2; exit 2; }
     tests=$("$bin" --list 2>/dev/null | grep -c ': test$')
@@ -47,5 +51,5 @@ for lab in "2 raft raft_test" "3 kvraft kvraft_test"; do
         done
     fi
     rm -f "$failed"
-done
+done <<<"$suites"
 exit $status
