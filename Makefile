@@ -6,7 +6,7 @@
 
 CARGO ?= cargo
 
-.PHONY: help build test lint bench sim-speed clean test-one \
+.PHONY: help build test lint bench sim-speed clean test-one mutants \
 	stress dslogs grade autograder handout check-handout
 
 # SIM=1 runs any test target in labrt's deterministic simulation (virtual
@@ -47,6 +47,7 @@ help:
 	    echo "make autograder                Gradescope's autograder zip, in target/autograder"; \
 	    echo "make handout                   write the student handout to target/handout/raftlab"; \
 	    echo "make check-handout             make the handout; build, lint and test-2a it as CI does"; \
+	    echo "make mutants LAB=2 SUITE=all SHARD=0/8   mutation testing of the solution regions (docs/staff.md)"; \
 	fi
 
 build:
@@ -128,6 +129,15 @@ autograder:
 	@echo "wrote $(AUTOGRADER)/autograder.zip"
 
 HANDOUT = target/handout/raftlab
+
+# Mutation testing of the reference's solution regions (staff; docs/staff.md):
+# LAB, SUITE (mit or all: with the hardening tests), SHARD=K/N for CI matrices;
+# ARGS passes cargo-mutants options, e.g. ARGS='--timeout 120'.
+LAB ?= 2
+SUITE ?= mit
+mutants:
+	@test -d course || { echo "make mutants: staff only (this tree is a handout)" >&2; exit 2; }
+	bash test-scripts/mutants.sh --lab $(LAB) --suite $(SUITE) $(if $(SHARD),--shard $(SHARD)) $(ARGS)
 
 handout:
 	@test -d course || { echo "make handout: staff only (this tree is a handout)" >&2; exit 2; }

@@ -10,9 +10,10 @@
 # caught if a test fails, missed if every seed passes, a timeout if the run
 # outlasts --timeout (a hang), unviable if it does not compile.
 #
-# --suite mit runs MIT's tests only (raft_test, kvraft_test); --suite all adds
-# the hardening target (raft/tests/hardening_test.rs, or hardening.rs; likewise
-# in kvraft/tests), if there is one yet.
+# --lab names a lab of test-scripts/labs.txt (2, 3, 4): its package, student
+# modules and suites come from there. --suite mit runs MIT's tests only
+# (raft_test, kvraft_test, ...); --suite all adds the lab's hardening suite
+# (its `2+` line), if it has one.
 # --shard K/N runs the K-th of N round-robin shards (K from 0), for CI
 # matrices. --list only lists the mutants of the regions (of the shard).
 # Other arguments go to cargo-mutants (e.g. -j 2, --timeout 120).
@@ -24,7 +25,7 @@
 # the run completed, whatever the score; non-zero on a usage error or when
 # the unmutated tree fails its own tests (the baseline).
 #
-# usage: test-scripts/mutants.sh [--lab 2|3] [--suite mit|all] [--shard K/N] [--list] [cargo-mutants args]
+# usage: test-scripts/mutants.sh [--lab 2|3|4] [--suite mit|all] [--shard K/N] [--list] [cargo-mutants args]
 #        (make mutants LAB=2 SUITE=all SHARD=0/8)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,12 +52,13 @@ while [ $# -gt 0 ]; do
         *) extra+=("$1"); shift ;;
     esac
 done
-case $lab in
-    2) package=raft files=(raft/src/raft.rs) mit=raft_test timeout=60 ;;
-    3) package=kvraft files=(kvraft/src/server.rs kvraft/src/client.rs kvraft/src/common.rs)
-       mit=kvraft_test timeout=120 ;;
-    *) echo "mutants: --lab is 2 or 3, not '$lab'" >&2; usage ;;
-esac
+# The lab's line in the labs table: lab, parts, package, MIT's target, modules.
+row=$(awk -v lab="$lab" '!/^[ \t]*#/ && $1 == lab' test-scripts/labs.txt)
+[ -n "$row" ] || { echo "mutants: no lab '$lab' in test-scripts/labs.txt" >&2; usage; }
+read -r _ _ package mit modules <<<"$row"
+files=()
+for m in $modules; do files+=("$package/src/$m.rs"); done
+timeout=$([ "$lab" = 2 ] && echo 60 || echo 120)
 case $suite in mit | all) ;; *) echo "mutants: --suite is mit or all, not '$suite'" >&2; usage ;; esac
 if [ -n "$shard" ] && ! [[ $shard =~ ^[0-9]+/[0-9]+$ && ${shard%/*} -lt ${shard#*/} ]]; then
     echo "mutants: --shard is K/N with 0 <= K < N, not '$shard'" >&2
@@ -80,14 +82,11 @@ installed=$(cargo-mutants mutants --version | awk '{print $2}')
 # builds only these binaries too.
 targets=("$mit")
 if [ "$suite" = all ]; then
-    hardening=''
-    for t in hardening_test hardening; do
-        if [ -f "$package/tests/$t.rs" ] || [ -f "$package/tests/$t/main.rs" ]; then hardening=$t; break; fi
-    done
+    hardening=$(awk -v lab="$lab+" '!/^[ \t]*#/ && $1 == lab { print $4 }' test-scripts/labs.txt)
     if [ -n "$hardening" ]; then
         targets+=("$hardening")
     else
-        echo "mutants: warning: no $package/tests/hardening_test.rs yet; --suite all runs $mit only" >&2
+        echo "mutants: warning: lab $lab has no hardening suite; --suite all runs $mit only" >&2
     fi
 fi
 name=$lab-$suite${shard:+-shard${shard%/*}}

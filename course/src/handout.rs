@@ -53,6 +53,8 @@ pub const STAFF_ONLY: &[&str] = &[
     "docs/staff.md",
     // It runs the reference solution's tests sandboxed; the stubs fail them.
     "test-scripts/tests/labs_sandboxed.rs",
+    // Mutation testing of the solution regions, which a handout has not.
+    "test-scripts/mutants.sh",
     // It becomes README.md.
     HANDOUT_README,
 ];
