@@ -331,12 +331,7 @@ fn old_term_entries_commit_only_with_a_new_one_2c_plus() {
     cfg.connect(l2);
     cfg.one(rand_cmd(), 3, true);
 
-    for i in 0..servers {
-        if cfg.raft(i).is_none() {
-            cfg.start1(i);
-        }
-        cfg.connect(i);
-    }
+    cfg.restart_and_connect_all();
     cfg.one(rand_cmd(), servers, true);
     cfg.end();
 }

@@ -57,16 +57,6 @@ fn peer(cfg: &Config<i64>, i: usize) -> Arc<Raft<i64>> {
         .unwrap_or_else(|| fatal!("server {i} is crashed"))
 }
 
-/// Restarts every crashed peer and connects every peer.
-fn restart_and_connect_all(cfg: &Config<i64>) {
-    for i in 0..cfg.n() {
-        if cfg.raft(i).is_none() {
-            cfg.start1(i);
-        }
-        cfg.connect(i);
-    }
-}
-
 #[test]
 fn initial_election_2a() {
     let servers = 3;
@@ -868,7 +858,7 @@ fn figure8_2c() {
         }
     }
 
-    restart_and_connect_all(&cfg);
+    cfg.restart_and_connect_all();
 
     cfg.one(rand_cmd(), servers, true);
 
@@ -943,7 +933,7 @@ fn figure8_unreliable_2c() {
     }
 
     // No server is crashed here: this connects the disconnected ones.
-    restart_and_connect_all(&cfg);
+    cfg.restart_and_connect_all();
 
     cfg.one(random_range(0..10000), servers, true);
 
@@ -1039,7 +1029,7 @@ fn churn(unreliable: bool) {
 
     sleep(RAFT_ELECTION_TIMEOUT);
     cfg.set_unreliable(false);
-    restart_and_connect_all(&cfg);
+    cfg.restart_and_connect_all();
 
     stop.store(true, Ordering::Release);
 

@@ -18,6 +18,7 @@
 //! cluster.shutdown(i)                          -- keep what it saved, kill it
 //! cluster.connect(i, &to); cluster.disconnect(i, &from); cluster.partition(&p1, &p2)
 //! cluster.server(i), cluster.largest(Persister::raft_state_size), cluster.check_kills()
+//! cluster.end()                                -- kill them all, off the network
 //! ```
 
 use labrpc::{ClientEnd, Name, Network, Server, Service};
@@ -198,16 +199,14 @@ impl<S: Member + ?Sized> Cluster<S> {
         self.kills.check();
     }
 
-    /// Kills every running server (at the end of a test). The network
-    /// keeps them until [`Cluster::delete_all`].
-    pub fn kill_all(&self) {
+    /// At the end of a test: kills every running server and, unlike Go,
+    /// takes them all off the network, which would otherwise keep them
+    /// alive through their RPC handlers (Go's garbage collector frees such
+    /// cycles), and with them their apply channels and readers.
+    pub fn end(&self) {
         for server in self.servers().into_iter().flatten() {
             server.kill();
         }
-    }
-
-    /// Takes every server off the network.
-    pub fn delete_all(&self) {
         for name in &self.names {
             self.net.delete_server(name.clone());
         }

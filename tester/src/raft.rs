@@ -226,6 +226,16 @@ impl<C: Command + PartialEq> Config<C> {
         self.0.peers.disconnect(i, &self.0.peers.all());
     }
 
+    /// Restarts every crashed peer and connects every peer.
+    pub fn restart_and_connect_all(&self) {
+        for i in 0..self.0.n {
+            if self.raft(i).is_none() {
+                self.start1(i);
+            }
+            self.connect(i);
+        }
+    }
+
     /// How many RPCs reached peer `i` (which must not be crashed).
     pub fn rpc_count(&self, i: usize) -> u64 {
         self.0.net.count(i)
@@ -588,12 +598,7 @@ impl<C: Command + PartialEq> Inner<C> {
     fn cleanup(&self) {
         self.finished.store(true, Ordering::Release);
         self.watchdog.stop();
-        self.peers.kill_all();
-        // Unlike Go, also take the peers off the network: the network would
-        // otherwise keep them alive through their RPC handlers (Go's garbage
-        // collector frees such cycles), and their apply channels, hence the
-        // apply-channel readers, would never end.
-        self.peers.delete_all();
+        self.peers.end();
         self.net.cleanup();
     }
 }

@@ -135,8 +135,7 @@ impl Inner {
     /// Go's `cleanup`: kills every server and shuts the network.
     fn cleanup(&self) {
         self.watchdog.stop();
-        self.servers.kill_all();
-        self.servers.delete_all();
+        self.servers.end();
         self.net.cleanup();
     }
 }

@@ -503,10 +503,7 @@ impl Inner {
     /// covers that.)
     fn cleanup(&self) {
         self.watchdog.stop();
-        self.servers.kill_all();
-        // Unlike Go, also take the servers off the network, which would
-        // otherwise keep them alive through their RPC handlers.
-        self.servers.delete_all();
+        self.servers.end();
         self.net.cleanup();
     }
 }
