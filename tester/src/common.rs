@@ -214,11 +214,46 @@ impl KillCheck {
                     "server {peer} was killed {:.1} s ago, but its threads {} still run: a \
                      killed peer's long-running threads must check killed() and return",
                     at.elapsed().as_secs_f64(),
-                    running.join(", ")
+                    group_thread_names(&running).join(", ")
                 ));
             }
         }
     }
+}
+
+/// Thread names for a message, grouped: the names that differ only in a
+/// trailing number (`raft-4-vote-17`, `raft-4-vote-3`, ...) as their pattern
+/// and count, `raft-4-vote-* (28)`; a name repeated as itself and its count,
+/// `labrpc-handler (3)`; a name alone of its kind as it is. Groups come in
+/// the order of their first name. A peer that ignores `killed()` can leave
+/// hundreds of threads of a few kinds, and the kinds are what tell the bug.
+pub fn group_thread_names<S: AsRef<str>>(names: &[S]) -> Vec<String> {
+    // (pattern, first name, whether every name is the first, count)
+    let mut groups: Vec<(String, &str, bool, usize)> = Vec::new();
+    for name in names {
+        let name = name.as_ref();
+        let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+        let pattern = if stem.is_empty() || stem.len() == name.len() {
+            name.to_string()
+        } else {
+            format!("{stem}*")
+        };
+        match groups.iter_mut().find(|g| g.0 == pattern) {
+            Some(group) => {
+                group.2 &= group.1 == name;
+                group.3 += 1;
+            }
+            None => groups.push((pattern, name, true, 1)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(pattern, first, same, count)| match (count, same) {
+            (1, _) => first.to_string(),
+            (_, true) => format!("{first} ({count})"),
+            (_, false) => format!("{pattern} ({count})"),
+        })
+        .collect()
 }
 
 /// Enforces [`TIME_LIMIT`] on one test.
@@ -227,7 +262,9 @@ impl KillCheck {
 /// deadlock never ends and hangs `go test`. The watchdog's thread instead
 /// prints `test took longer than 120 seconds` (and the seed) and ends the
 /// process once the limit passes, unless [`Watchdog::stop`] was called or
-/// the watchdog dropped first.
+/// the watchdog dropped first. In the simulation it then reports where
+/// every thread waits; on real threads it says how to get that report: the
+/// command that runs the test in the simulation ([`sim_command`]).
 pub struct Watchdog {
     start: Instant,
     /// Dropping the sender wakes the watchdog's thread and ends it.
@@ -243,12 +280,21 @@ impl Watchdog {
     pub fn start() -> Watchdog {
         crate::verdict::arm();
         let (stop, stopped) = channel::bounded::<()>(0);
+        // libtest names a test's thread after the test; the watchdog's own
+        // thread is named otherwise.
+        let test = std::thread::current()
+            .name()
+            .filter(|&name| name != "main")
+            .map(str::to_string);
         labrt::thread::spawn_named("tester-watchdog", move || {
             if let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TIME_LIMIT) {
+                // The first line is MIT's message (scripts grep for it).
                 eprint_live(&format!("\n{}\n", with_seed(TIMEOUT_MESSAGE)));
                 // In the simulation, say where every thread is stuck.
                 if let Some(dump) = labrt::sim::dump("the threads at the time limit") {
                     eprint_live(&dump);
+                } else if !labrt::sim::enabled() {
+                    eprint_live(&sim_hint(labrt::rand::seed(), test.as_deref()));
                 }
                 std::process::exit(1);
             }
@@ -271,5 +317,133 @@ impl Watchdog {
     /// Ends the watch: the test is over, even if some of its threads linger.
     pub fn stop(&self) {
         self.stop.lock().take();
+    }
+}
+
+/// What the watchdog adds on real threads: how to see, in the simulation,
+/// who waits for what at the limit.
+fn sim_hint(seed: u64, test: Option<&str>) -> String {
+    let command = sim_command(seed, test, &this_binary_suite());
+    let stress = test.unwrap_or("<test>");
+    format!(
+        "to see who waits for what, run the test in the simulation, which reports every \
+         thread's wait at the limit:\n  {command}\n(a seed is not the same run there as on \
+         real threads; if the test passes there, try more seeds: make stress TESTS={stress} \
+         SIM=1 N=100)\n"
+    )
+}
+
+/// The command that runs `test` (or `<test>` if unknown) with `seed` in the
+/// simulation: `LAB_SIM=1 LAB_SEED=7 cargo test -p raft --test raft_test --
+/// --exact backup_2b` when `suite` (package, target) is known, else through
+/// `make test-one`, which finds the suite itself.
+pub fn sim_command(seed: u64, test: Option<&str>, suite: &Option<(String, String)>) -> String {
+    let test = test.unwrap_or("<test>");
+    match suite {
+        Some((package, target)) => format!(
+            "LAB_SIM=1 LAB_SEED={seed} cargo test -p {package} --test {target} -- --exact {test}"
+        ),
+        None => format!("LAB_SIM=1 LAB_SEED={seed} make test-one T={test}"),
+    }
+}
+
+/// The package and test target of the running test binary: the package from
+/// `CARGO_PKG_NAME` (cargo sets it when it runs a test) or else the
+/// `Cargo.toml` of the current directory (cargo, dstest and the grader run
+/// a test in its package's directory); the target from the executable's
+/// name, `raft_test-<hash>`.
+fn this_binary_suite() -> Option<(String, String)> {
+    let package = std::env::var("CARGO_PKG_NAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .or_else(|| {
+            let manifest = std::fs::read_to_string("Cargo.toml").ok()?;
+            package_name(&manifest)
+        })?;
+    let exe = std::env::current_exe().ok()?;
+    let target = target_of_executable(exe.file_name()?.to_str()?);
+    Some((package, target.to_string()))
+}
+
+/// The `name` of the `[package]` table of a Cargo.toml.
+fn package_name(manifest: &str) -> Option<String> {
+    let mut in_package = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package
+            && let Some(value) = line.strip_prefix("name")
+            && let Some(value) = value.trim_start().strip_prefix('=')
+        {
+            return Some(value.trim().trim_matches(['"', '\'']).to_string());
+        }
+    }
+    None
+}
+
+/// A test target's name from its executable's, which cargo suffixes with
+/// `-` and a 16-digit hash: `raft_test-0123456789abcdef` is `raft_test`.
+fn target_of_executable(file_name: &str) -> &str {
+    let stem = file_name.strip_suffix(".exe").unwrap_or(file_name);
+    match stem.rsplit_once('-') {
+        Some((target, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
+            target
+        }
+        _ => stem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_names_group_by_their_trailing_number() {
+        let mut names = vec!["raft-4-ticker".to_string()];
+        names.extend((0..28).map(|i| format!("raft-4-vote-{}", i % 5)));
+        names.extend(["labrpc-handler"; 3].map(String::from));
+        names.push("raft-4-applier".to_string());
+        names.push("raft-4-append-2".to_string());
+        names.extend(["kv-1-applier-7"; 2].map(String::from));
+        names.push("42".to_string());
+        assert_eq!(
+            group_thread_names(&names),
+            [
+                "raft-4-ticker",
+                "raft-4-vote-* (28)",
+                "labrpc-handler (3)",
+                "raft-4-applier",
+                "raft-4-append-2",
+                "kv-1-applier-7 (2)",
+                "42",
+            ]
+        );
+        assert!(group_thread_names::<&str>(&[]).is_empty());
+        // `raft-4` and `raft-12` share the pattern `raft-*`.
+        assert_eq!(group_thread_names(&["raft-4", "raft-12"]), ["raft-* (2)"]);
+    }
+
+    #[test]
+    fn the_sim_command_names_the_suite_when_known() {
+        let suite = Some(("raft".to_string(), "raft_test".to_string()));
+        assert_eq!(
+            sim_command(7, Some("backup_2b"), &suite),
+            "LAB_SIM=1 LAB_SEED=7 cargo test -p raft --test raft_test -- --exact backup_2b"
+        );
+        assert_eq!(
+            sim_command(7, None, &None),
+            "LAB_SIM=1 LAB_SEED=7 make test-one T=<test>"
+        );
+        assert_eq!(
+            target_of_executable("raft_test-0123456789abcdef"),
+            "raft_test"
+        );
+        assert_eq!(target_of_executable("hardening_test"), "hardening_test");
+        assert_eq!(target_of_executable("my-test-1"), "my-test-1");
+        let manifest = "[workspace]\nname = \"no\"\n[package]\nnamed = 1\nname = \"kvraft\"\n";
+        assert_eq!(package_name(manifest).as_deref(), Some("kvraft"));
+        assert_eq!(package_name("[workspace]\n"), None);
+        let hint = sim_hint(3, Some("backup_2b"));
+        assert!(hint.contains("make stress TESTS=backup_2b SIM=1"), "{hint}");
     }
 }
