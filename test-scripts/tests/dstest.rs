@@ -1,6 +1,8 @@
-//! dstest, the binary, on the fixture (tests/fixture.rs): counts, saved
-//! logs, seeds, time limits, replay commands, exit codes, the final line,
-//! and its errors.
+//! dstest, the binary, on the fixture (tests/fixture.rs): the list of the
+//! tests selected, counts, saved logs and how many are kept, seeds, time
+//! limits, replay commands, exit codes, progress lines, the final line, and
+//! its errors; and on the real labs, the warning for a piece of a name that
+//! selects tests of more than one lab, and `--lab`.
 
 // Tests of a tool, never run under labrt's simulation.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
@@ -75,15 +77,20 @@ fn failures_are_counted_logged_and_replayable() {
     );
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert_eq!(last_line(&stdout), "3 passed, 3 failed");
+    // The tests selected, before any runs.
     assert!(
-        stdout.contains("fail_9a") && stdout.contains("pass_9a"),
+        stdout.starts_with("dstest: 2 tests: fixture: fail_9a, pass_9a\n"),
         "{stdout}"
     );
+    // Each failed run's pages are kept beside its log.
     assert_eq!(
         files(&dir),
         [
+            "fail_9a_1",
             "fail_9a_1.log",
+            "fail_9a_2",
             "fail_9a_2.log",
+            "fail_9a_3",
             "fail_9a_3.log",
             "summary.json"
         ]
@@ -115,6 +122,16 @@ fn failures_are_counted_logged_and_replayable() {
             log.contains(&format!("fixture failure (LAB_SEED={seed})")),
             "{log}"
         );
+        // So did LAB_OUTPUT_DIR: the page the log names is there.
+        let page = log
+            .lines()
+            .find_map(|l| l.strip_prefix("info: wrote history visualization to "))
+            .unwrap_or_else(|| panic!("no page in {log}"));
+        let run_dir = fs::canonicalize(&dir)
+            .unwrap()
+            .join(format!("fail_9a_{}", run["run"]));
+        assert_eq!(Path::new(page).parent(), Some(run_dir.as_path()), "{log}");
+        assert!(Path::new(page).is_file(), "{page}");
     }
 
     // The replay command reproduces the failure, with the same seed.
@@ -157,7 +174,8 @@ fn every_run_gets_its_own_seed() {
     assert_eq!(runs.len(), 8);
     let mut seeds: Vec<u64> = runs.iter().map(|r| r["seed"].as_u64().unwrap()).collect();
     // The fixture fails exactly for odd seeds, naming the directory dstest
-    // gave it for its other output: the logs' own, as an absolute path.
+    // gave it for its other output: the run's own, beside its log, as an
+    // absolute path.
     let logs = fs::canonicalize(&dir).unwrap();
     for run in &runs {
         assert_eq!(
@@ -166,8 +184,9 @@ fn every_run_gets_its_own_seed() {
         );
         if let Some(log) = run["log"].as_str() {
             let log = fs::read_to_string(log).unwrap();
+            let pages = logs.join(format!("seeded_9c_{}", run["run"]));
             assert!(
-                log.contains(&format!("output to {}", logs.display())),
+                log.contains(&format!("output to {}\n", pages.display())),
                 "{log}"
             );
         }
@@ -181,6 +200,143 @@ fn every_run_gets_its_own_seed() {
     seeds.sort();
     seeds.dedup();
     assert_eq!(seeds.len(), 8, "seeds repeat: {seeds:?}");
+}
+
+#[test]
+fn only_the_first_failures_of_a_test_keep_their_logs_and_pages() {
+    let dir = scratch("keep");
+    let summary = dir.join("summary.json");
+    let (output, stdout) = run(
+        &dir,
+        &[
+            "fail_9a",
+            "pass_9a",
+            "-n",
+            "6",
+            "-p",
+            "3",
+            "--keep",
+            "2",
+            "--json",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert_eq!(last_line(&stdout), "6 passed, 6 failed");
+    assert!(
+        stdout.contains(
+            "\ndstest: 4 failed runs kept no log (only the first 2 of each test do: --keep 2)\n"
+        ),
+        "{stdout}"
+    );
+    let summary = json(&summary);
+    assert_eq!(summary["logs_not_kept"], 4);
+    let runs = summary["tests"][0]["runs"].as_array().unwrap().clone();
+    let kept: Vec<u64> = runs
+        .iter()
+        .filter(|r| r["log"].is_string())
+        .map(|r| r["run"].as_u64().unwrap())
+        .collect();
+    assert_eq!(kept.len(), 2, "{runs:?}");
+    // The logs kept, and beside each the page its run wrote; no other run's.
+    let mut expected: Vec<String> = kept
+        .iter()
+        .flat_map(|run| [format!("fail_9a_{run}"), format!("fail_9a_{run}.log")])
+        .chain(["summary.json".to_string()])
+        .collect();
+    expected.sort();
+    assert_eq!(files(&dir), expected);
+    for run in &kept {
+        assert_eq!(files(&dir.join(format!("fail_9a_{run}"))).len(), 1);
+    }
+    // A failure whose log was not kept is still announced, with its seed.
+    for run in runs.iter().filter(|r| r["log"].is_null()) {
+        let line = format!(
+            "FAIL fail_9a run {} failed (exit status: 101) after ",
+            run["run"]
+        );
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&line))
+            .unwrap_or_else(|| panic!("no {line:?} in {stdout}"));
+        assert!(
+            line.ends_with(&format!(
+                " s (LAB_SEED={}); log not kept (--keep 2)",
+                run["seed"]
+            )),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_log_that_cannot_be_written_is_counted_and_the_table_still_comes() {
+    let dir = scratch("unwritable");
+    // A directory where the first failed run's log would go.
+    fs::create_dir(dir.join("fail_9a_1.log")).unwrap();
+    let (output, stdout) = run(
+        &dir,
+        &[
+            "fail_9a",
+            "pass_9a",
+            "-n",
+            "3",
+            "--sequential",
+            "--keep",
+            "2",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("fail_9a_1.log: ") && stderr.contains("the run is counted, its log lost"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("\ntest "), "no table: {stdout}");
+    assert!(
+        stdout.contains("\ndstest: 1 log could not be written (see the errors above)\n")
+            && stdout.contains("\ndstest: 1 failed run kept no log "),
+        "{stdout}"
+    );
+    assert_eq!(last_line(&stdout), "3 passed, 3 failed");
+    // Run 1's page went with its log; run 2 kept both; run 3 neither.
+    assert_eq!(files(&dir), ["fail_9a_1.log", "fail_9a_2", "fail_9a_2.log"]);
+
+    // With no failed run, a lost log makes the exit status 2.
+    let dir = scratch("unwritable-archive");
+    fs::create_dir(dir.join("pass_9a_1.log")).unwrap();
+    let (output, stdout) = run(&dir, &["pass_9a", "-n", "2", "--archive"]);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("\npass_9a "), "no table: {stdout}");
+    assert_eq!(last_line(&stdout), "2 passed, 0 failed");
+}
+
+#[test]
+fn without_a_terminal_progress_comes_as_lines() {
+    let dir = scratch("progress");
+    let (output, stdout) = run(&dir, &["pass_9a", "-n", "20", "-p", "2"]);
+    assert!(output.status.success(), "{stdout}");
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("dstest: ") && l.contains(" runs, "))
+        .collect();
+    // One line for each tenth of the runs but the last.
+    assert_eq!(lines.len(), 9, "{stdout}");
+    for (i, line) in lines.iter().enumerate() {
+        let head = format!("dstest: {}/20 runs, 0 failed, ", 2 * (i + 1));
+        assert!(
+            line.starts_with(&head) && line.ends_with('s'),
+            "{line:?} in {stdout}"
+        );
+    }
+    assert_eq!(last_line(&stdout), "20 passed, 0 failed");
+
+    // And every 10 s while no run ends.
+    let (_, stdout) = run(&dir, &["hang_9b", "-n", "1", "--timeout", "11"]);
+    assert!(
+        stdout.contains("\ndstest: 0/1 runs, 0 failed, 10s\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -249,6 +405,15 @@ fn bad_flags_are_usage_errors() {
         (&["2A", "--timeout", "-1"], "--timeout <SECONDS>"),
         (&["2A", "--timeout", "soon"], "--timeout <SECONDS>"),
         (&["2A", "--growth", "5"], "--loop"),
+        (&["2A", "--keep", "few"], "--keep <N>"),
+        (
+            &["2A", "--lab", "9"],
+            "no lab \"9\" in test-scripts/labs.txt; its labs: 2, 2+, 3, 3+, 4",
+        ),
+        (
+            &["pass_9a", "--lab", "2"],
+            "no test binary of lab 2 was built",
+        ),
         (&[], "<TEST>"),
         (
             &["pass_9a", "--json", "/nonexistent/dir/summary.json"],
@@ -337,5 +502,75 @@ fn which_names_the_lab_of_a_test_or_the_closest_tests() {
     assert!(
         stderr.contains("no test is named") && stderr.contains("_2b"),
         "{stderr}"
+    );
+}
+
+/// dstest on the labs' own suites, from the repository's root.
+fn dstest_on_labs(dir: &Path, args: &[&str]) -> (Output, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_dstest"))
+        .args(args)
+        .args(["-n", "1", "--sim", "--keep", "0", "-o"])
+        .arg(dir)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stdout, stderr)
+}
+
+/// `persist` is a piece of names in lab 2 (`persist1_2c`) and lab 3
+/// (`persist_concurrent_3a`): a student stressing lab 2 with it also ran
+/// lab 3's tests, which failed on its stubs. dstest warns, naming each lab's
+/// tests, and `--lab` restricts the selection. (The verdicts of the runs,
+/// one each in the simulation, do not matter here: in the handout the
+/// stubs fail.)
+#[test]
+fn a_piece_of_a_name_in_two_labs_is_warned_about_and_lab_restricts() {
+    let dir = scratch("labs");
+    let (_, stdout, stderr) = dstest_on_labs(
+        &dir,
+        &[
+            "persist",
+            "--package",
+            "raft",
+            "--package",
+            "kvraft",
+            "--test",
+            "raft_test",
+            "--test",
+            "kvraft_test",
+        ],
+    );
+    let raft = "persist1_2c, persist2_2c, persist3_2c";
+    let kvraft = "persist_concurrent_3a, persist_concurrent_unreliable_3a, persist_one_client_3a, \
+                  persist_partition_3a, persist_partition_unreliable_3a, \
+                  persist_partition_unreliable_linearizable_3a";
+    assert!(
+        stderr.contains(&format!(
+            "dstest: warning: \"persist\" is a piece of the names of tests of 2 labs, and \
+             selects them all:\n  lab 2 (raft_test): {raft}\n  lab 3 (kvraft_test): {kvraft}\n  \
+             to run the tests of some labs only, add --lab for each (e.g. --lab 2)"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stdout.starts_with(&format!(
+            "dstest: 9 tests: raft_test (lab 2): {raft}; kvraft_test (lab 3): {kvraft}\n"
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("9 passed, 0 failed\n") || stdout.contains(" failed\n"));
+
+    let (output, stdout, stderr) = dstest_on_labs(&dir, &["persist", "--lab", "2"]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(
+        stdout.starts_with(&format!("dstest: 3 tests: raft_test (lab 2): {raft}\n")),
+        "{stdout}"
+    );
+    assert!(
+        output.status.code().is_some_and(|code| code < 2),
+        "{stdout}\n{stderr}"
     );
 }

@@ -1,6 +1,7 @@
 //! A stand-in for a lab test binary, which dstest's and the runner's own
-//! tests run as the children they manage: one test passes, one fails, one
-//! hangs, one fails only for odd seeds. The part suffixes (`_9a`, `_9b`,
+//! tests run as the children they manage: one test passes, one fails (and
+//! writes a page to `LAB_OUTPUT_DIR`, as a failed linearizability check
+//! does), one hangs, one fails only for odd seeds. The part suffixes (`_9a`, `_9b`,
 //! `_9c`) exercise part selection without touching a real lab.
 //!
 //! The `hostile_*` tests stand in for a submission that attacks its grader:
@@ -56,9 +57,22 @@ fn pass_9a() {
     sign();
 }
 
+/// Fails; with `LAB_OUTPUT_DIR` set, first writes a page there, as a failed
+/// linearizability check does.
 #[test]
 fn fail_9a() {
     if let Some(seed) = armed_seed() {
+        if let Some(dir) = std::env::var_os("LAB_OUTPUT_DIR") {
+            let dir = std::path::Path::new(&dir);
+            let page = dir.join(format!(
+                "linearizability-fail_9a-{}-0.html",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(dir)
+                .and_then(|()| std::fs::write(&page, "<html>fixture</html>\n"))
+                .expect("fixture: cannot write the page");
+            println!("info: wrote history visualization to {}", page.display());
+        }
         eprintln!("fixture: about to fail");
         panic!("fixture failure (LAB_SEED={seed})");
     }

@@ -8,25 +8,41 @@
 //! dstest backup_2b figure8 -n 50   # one test by name, the figure8 ones by a piece of name
 //! ```
 //!
-//! It builds the test binaries once (`cargo test --no-run`), then runs each
-//! selected test `-n` times, `-p` runs at a time. Each run is a process of
-//! its own that runs one test (`<binary> --exact <test> --test-threads=1
-//! --nocapture`) with a fresh random `LAB_SEED`; a run still going after
-//! `--timeout` seconds is killed and counts as a failure. Progress bars show
-//! each test's runs and failures; at the end a table gives each test's
-//! failures, runs and mean time ± standard deviation, and the last line is
-//! `N passed, N failed` (runs). The exit code is 0 if every run passed, 1 if
-//! any failed, 130 after Ctrl-C, and 2 on bad input or a build failure.
+//! It builds the test binaries once (`cargo test --no-run`), prints the
+//! tests it selected (`dstest: 4 tests: raft_test (lab 2): persist1_2c, …`),
+//! then runs each selected test `-n` times, `-p` runs at a time. Each run is
+//! a process of its own that runs one test (`<binary> --exact <test>
+//! --test-threads=1 --nocapture`) with a fresh random `LAB_SEED`; a run still
+//! going after `--timeout` seconds is killed and counts as a failure.
+//! Progress bars show each test's runs and failures; when stdout or stderr
+//! is not a terminal, a line instead, at every tenth of the runs and every
+//! 10 s (`dstest: 120/900 runs, 3 failed, 2m10s`). At the end a table gives
+//! each test's failures, runs and mean time ± standard deviation, lines say
+//! how many logs were not kept or could not be written, and the last line
+//! is `N passed, N failed` (runs); the table comes even after an error. The
+//! exit code is 0 if every run passed, 1 if any failed, 130 after Ctrl-C,
+//! and 2 on bad input, a build failure, a run that could not be started, or
+//! (with no failed run) a log that could not be written.
 //!
 //! A failed run's output (stdout and stderr, as interleaved) is saved to
 //! `<output>/<test>_<run>.log`, headed by its seed and the command that
 //! replays it, which dstest also prints:
 //! `LAB_SEED=<seed> cargo test -p raft --test raft_test -- --exact <test> --nocapture`.
-//! `dslogs` pretty-prints such logs.
+//! Only the first `--keep` (5) failed runs of each test keep their logs: a
+//! stress run of a broken test fails hundreds of times, and would fill the
+//! disk. The others are counted, and announced with their seed. `dslogs`
+//! pretty-prints logs.
+//!
+//! Each run's `LAB_OUTPUT_DIR`, where a failed linearizability check writes
+//! its HTML page, is `<output>/<test>_<run>/`, beside the log: kept with the
+//! log if the test wrote anything there, removed otherwise.
 //!
 //! TEST is an exact test name, a part (`2A`, `2b`, `3B`: the tests whose
 //! names end in `_2a`, …) or a piece of test names (`election`); an
-//! argument that matches nothing is an error naming the closest tests.
+//! argument that matches nothing is an error naming the closest tests. A
+//! piece that selects tests of more than one lab (the `lab` column of
+//! `test-scripts/labs.txt`: `persist` is in lab 2's and lab 3's names) is
+//! warned about, naming each lab's tests; `--lab` restricts the selection.
 //!
 //! Flags:
 //!
@@ -34,7 +50,11 @@
 //!   (1). Lab tests are timing-sensitive: more workers than cores can fail
 //!   tests that are correct.
 //! * `-o, --output DIR` where logs go (`dstest-logs`); `-a, --archive` saves
-//!   the logs of passed runs too.
+//!   the logs of passed runs too; `--keep N` the logs of the first N failed
+//!   runs of each test (5).
+//! * `--lab LAB` (repeatable) selects among the tests of that lab's suite
+//!   only (`2`, `2+` for its hardening suite, `3`, …), and builds only
+//!   those suites unless `--package` or `--test` say otherwise.
 //! * `-t, --timeout SECONDS` per run (150, above the tester's own 120).
 //! * `-s, --sequential` runs all of one test's runs before the next test's,
 //!   instead of taking the tests in turn.
@@ -64,13 +84,13 @@ mod report;
 mod select;
 
 use std::fs;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use console::style;
@@ -80,7 +100,7 @@ use rand::{Rng, SeedableRng};
 
 use report::{RunRecord, Summary, TestRuns};
 use select::Candidate;
-use test_scripts::labs::LABS;
+use test_scripts::labs::{LABS, Lab};
 use test_scripts::runner::{self, RunResult, RunSpec, TestBinary, Verdict};
 
 /// The exit code after Ctrl-C, as for a shell command ended by SIGINT.
@@ -132,6 +152,16 @@ struct Cli {
     #[arg(short, long)]
     archive: bool,
 
+    /// Keep the logs of the first N failed runs of each test (and the pages they wrote to
+    /// LAB_OUTPUT_DIR); the rest are counted
+    #[arg(long, value_name = "N", default_value = "5")]
+    keep: usize,
+
+    /// Select only among the tests of lab LAB's suite (a row of test-scripts/labs.txt: 2, 2+ for
+    /// its hardening suite, 3, ...); repeatable
+    #[arg(long = "lab", value_name = "LAB", value_parser = lab_name)]
+    labs: Vec<String>,
+
     /// Stop at the first failure, killing the runs under way
     #[arg(short, long)]
     fail_fast: bool,
@@ -163,8 +193,26 @@ struct Cli {
 }
 
 impl Cli {
-    /// The arguments of `cargo test` that pick the binaries to build.
+    /// The arguments of `cargo test` that pick the binaries to build: those
+    /// of `--package` and `--test`, or with `--lab` and neither, the labs'
+    /// suites.
     fn cargo_selection(&self) -> Vec<String> {
+        let default_targets = self.targets.len() == 1 && self.targets[0] == "*_test";
+        if !self.labs.is_empty() && self.packages.is_empty() && default_targets {
+            let mut packages: Vec<&str> = Vec::new();
+            let mut targets: Vec<&str> = Vec::new();
+            for suite in self.lab_suites() {
+                if !packages.contains(&suite.package) {
+                    packages.push(suite.package);
+                }
+                if !targets.contains(&suite.test_target) {
+                    targets.push(suite.test_target);
+                }
+            }
+            let packages = packages.into_iter().flat_map(|p| ["-p", p]);
+            let targets = targets.into_iter().flat_map(|t| ["--test", t]);
+            return packages.chain(targets).map(String::from).collect();
+        }
         let packages = if self.packages.is_empty() {
             vec!["--workspace".to_string()]
         } else {
@@ -179,6 +227,48 @@ impl Cli {
             .flat_map(|t| ["--test".to_string(), t.clone()]);
         packages.into_iter().chain(targets).collect()
     }
+
+    /// The suites of the labs of `--lab`.
+    fn lab_suites(&self) -> impl Iterator<Item = &'static Lab> + '_ {
+        LABS.iter()
+            .filter(|suite| self.labs.iter().any(|lab| lab == suite.lab))
+    }
+
+    /// `lab 2` or `labs 2, 3`, for messages.
+    fn labs_named(&self) -> String {
+        let s = if self.labs.len() == 1 { "" } else { "s" };
+        format!("lab{s} {}", self.labs.join(", "))
+    }
+}
+
+/// The lab of the suite `binary` is, if it is one: the row of the labs'
+/// table of its package and test target (whose test file lists its tests).
+fn lab_of(binary: &TestBinary) -> Option<&'static str> {
+    LABS.iter()
+        .find(|suite| suite.package == binary.package && suite.test_target == binary.target)
+        .map(|suite| suite.lab)
+}
+
+/// How the list of selected tests names a binary: `raft_test (lab 2)`, or
+/// its target alone if it is no lab's suite.
+fn suite_label(binary: &TestBinary) -> String {
+    match lab_of(binary) {
+        Some(lab) => format!("{} (lab {lab})", binary.target),
+        None => binary.target.clone(),
+    }
+}
+
+fn lab_name(text: &str) -> Result<String, String> {
+    let lab = text.trim();
+    if LABS.iter().any(|suite| suite.lab == lab) {
+        return Ok(lab.to_string());
+    }
+    let mut labs: Vec<&str> = LABS.iter().map(|suite| suite.lab).collect();
+    labs.dedup();
+    Err(format!(
+        "no lab {lab:?} in test-scripts/labs.txt; its labs: {}",
+        labs.join(", ")
+    ))
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -197,19 +287,36 @@ fn seconds(text: &str) -> Result<Duration, String> {
 }
 
 /// The environment of each run: the simulation if asked for, and
-/// `LAB_OUTPUT_DIR`, so that a failed check's linearizability page lands
-/// next to the run's log (an absolute path: a run starts in its package's
-/// directory).
-fn run_env(cli: &Cli) -> Vec<(String, String)> {
-    let logs = std::path::absolute(&cli.output).unwrap_or_else(|_| cli.output.clone());
+/// `LAB_OUTPUT_DIR`, `pages` (absolute: a run starts in its package's
+/// directory), so that a failed check's linearizability page lands next to
+/// the run's log.
+fn run_env(cli: &Cli, pages: &Path) -> Vec<(String, String)> {
     let mut env = vec![(
         "LAB_OUTPUT_DIR".to_string(),
-        logs.to_string_lossy().into_owned(),
+        pages.to_string_lossy().into_owned(),
     )];
     if cli.sim {
         env.push(("LAB_SIM".to_string(), "1".to_string()));
     }
     env
+}
+
+/// The prefix of the pages the linearizability checker writes: the only
+/// files dstest removes from a run's `LAB_OUTPUT_DIR`.
+const PAGE_PREFIX: &str = "linearizability-";
+
+/// Removes the pages a run wrote to `dir`, and `dir` if that empties it;
+/// anything else stays (`-o` could name a directory with other files).
+fn remove_pages(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(PAGE_PREFIX) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    let _ = fs::remove_dir(dir);
 }
 
 /// Why runs end early. `cancel` is what the runner watches; `interrupted`
@@ -249,7 +356,7 @@ fn main() -> ExitCode {
     match dstest(&cli, &stop) {
         Ok(code) => code,
         // Ctrl-C during the build also stops cargo, which then fails.
-        Err(_) if stop.interrupted() => conclude(&cli, &[], &stop),
+        Err(_) if stop.interrupted() => conclude(&cli, &[], 0, None, &stop),
         Err(message) => {
             eprintln!("dstest: {message}");
             ExitCode::from(ERROR)
@@ -266,6 +373,7 @@ fn which(test: &str) -> ExitCode {
             Ok(names) => candidates.extend(names.into_iter().map(|name| Candidate {
                 name,
                 target: lab.test_target.to_string(),
+                lab: Some(lab.lab.to_string()),
             })),
             Err(e) => {
                 eprintln!(
@@ -300,7 +408,13 @@ fn dstest(cli: &Cli, stop: &Stop) -> Result<ExitCode, String> {
     if let Some(path) = &cli.json {
         fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    let binaries = runner::build(&cli.cargo_selection()).map_err(|e| e.to_string())?;
+    let mut binaries = runner::build(&cli.cargo_selection()).map_err(|e| e.to_string())?;
+    // The labs' suites in the course's order (the table's), then the rest.
+    binaries.sort_by_key(|binary| {
+        LABS.iter()
+            .position(|suite| suite.package == binary.package && suite.test_target == binary.target)
+            .unwrap_or(usize::MAX)
+    });
     if binaries.is_empty() {
         return Err(format!(
             "cargo built no test binaries for `cargo test {}`",
@@ -310,62 +424,141 @@ fn dstest(cli: &Cli, stop: &Stop) -> Result<ExitCode, String> {
     let mut candidates = Vec::new();
     let mut owners = Vec::new();
     for binary in &binaries {
+        let lab = lab_of(binary);
+        if !cli.labs.is_empty() && !lab.is_some_and(|lab| cli.labs.iter().any(|l| l == lab)) {
+            continue;
+        }
         for name in binary.list().map_err(|e| e.to_string())? {
             candidates.push(Candidate {
                 name,
                 target: binary.target.clone(),
+                lab: lab.map(String::from),
             });
             owners.push(binary);
         }
     }
-    let chosen = select::select(&cli.tests, &candidates).map_err(|e| e.to_string())?;
-    let tests: Vec<(&TestBinary, &str)> = chosen
+    if candidates.is_empty() && !cli.labs.is_empty() {
+        return Err(format!(
+            "no test binary of {} was built (`cargo test {}`); its suites: {}",
+            cli.labs_named(),
+            cli.cargo_selection().join(" "),
+            cli.lab_suites()
+                .map(|suite| format!("-p {} --test {}", suite.package, suite.test_target))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let selection = select::select(&cli.tests, &candidates).map_err(|e| {
+        if cli.labs.is_empty() {
+            e.to_string()
+        } else {
+            format!("{e} (among the tests of {} only: --lab)", cli.labs_named())
+        }
+    })?;
+    let tests: Vec<(&TestBinary, &str)> = selection
+        .chosen
         .iter()
         .map(|&i| (owners[i], candidates[i].name.as_str()))
         .collect();
+    let listed: Vec<(String, &str)> = tests
+        .iter()
+        .map(|&(binary, name)| (suite_label(binary), name))
+        .collect();
+    println!("{}", report::selection_line(&listed));
+    for warning in &selection.cross_lab {
+        eprintln!(
+            "{} {warning}",
+            style("dstest: warning:").yellow().bold().for_stderr()
+        );
+    }
     fs::create_dir_all(&cli.output).map_err(|e| {
         format!(
             "cannot make the log directory {}: {e}",
             cli.output.display()
         )
     })?;
+    let output = cli.output.display();
+    let logs = match (cli.archive, cli.keep) {
+        (false, 0) => "no logs kept (--keep 0)".to_string(),
+        (true, 0) => format!("logs of passed runs in {output}"),
+        (archive, keep) => format!(
+            "logs of {}the first {keep} failed run{} of each test in {output}",
+            if archive { "passed runs and " } else { "" },
+            if keep == 1 { "" } else { "s" }
+        ),
+    };
     println!(
-        "dstest: {} test{} × {} runs, {} at a time; logs of {} runs in {}",
-        tests.len(),
-        if tests.len() == 1 { "" } else { "s" },
+        "dstest: {} run{} of each, {} at a time; {logs}",
         cli.iterations,
+        if cli.iterations == 1 { "" } else { "s" },
         cli.workers,
-        if cli.archive { "all" } else { "failed" },
-        cli.output.display(),
     );
 
     let mut session = Session::new(cli, stop, &tests);
     let ran = session.rounds();
     session.progress.close(stop.interrupted());
-    ran?;
-    Ok(conclude(cli, &session.results, stop))
+    Ok(conclude(
+        cli,
+        &session.results,
+        session.log_errors,
+        ran.err(),
+        stop,
+    ))
 }
 
-/// Prints the table and the final line, writes `--json`, and says how
-/// dstest should exit.
-fn conclude(cli: &Cli, results: &[TestRuns], stop: &Stop) -> ExitCode {
+/// Prints the table, what became of the logs, an `error` that stopped the
+/// runs, and the final line; writes `--json`; and says how dstest should
+/// exit. Whatever happened, the table and the final line come.
+fn conclude(
+    cli: &Cli,
+    results: &[TestRuns],
+    log_errors: usize,
+    error: Option<String>,
+    stop: &Stop,
+) -> ExitCode {
     let interrupted = stop.interrupted();
     if !results.is_empty() {
         print!("{}", report::table(results));
     }
+    let not_kept: usize = results.iter().map(|t| t.logs_not_kept).sum();
+    if not_kept > 0 {
+        let which = match cli.keep {
+            0 => String::new(),
+            keep => format!("only the first {keep} of each test do: "),
+        };
+        println!(
+            "dstest: {not_kept} failed run{} kept no log ({which}--keep {})",
+            if not_kept == 1 { "" } else { "s" },
+            cli.keep,
+        );
+    }
+    if log_errors > 0 {
+        println!(
+            "dstest: {log_errors} log{} could not be written (see the errors above)",
+            if log_errors == 1 { "" } else { "s" },
+        );
+    }
     if interrupted {
         println!("dstest: interrupted; the runs under way were stopped and are not counted");
     }
+    let (passed, failed) = report::totals(results);
     let mut code = if interrupted {
         INTERRUPTED
-    } else if report::totals(results).1 > 0 {
+    } else if error.is_some() {
+        ERROR
+    } else if failed > 0 {
         1
+    } else if log_errors > 0 {
+        ERROR
     } else {
         0
     };
+    if let Some(error) = error {
+        eprintln!("dstest: {error}; stopped, the runs under way are not counted");
+    }
     if let Some(path) = &cli.json {
         let written = fs::File::create(path).and_then(|file| {
-            serde_json::to_writer_pretty(file, &Summary::new(results, interrupted))
+            serde_json::to_writer_pretty(file, &Summary::new(results, interrupted, log_errors))
                 .map_err(std::io::Error::from)
         });
         if let Err(err) = written {
@@ -373,20 +566,38 @@ fn conclude(cli: &Cli, results: &[TestRuns], stop: &Stop) -> ExitCode {
             code = ERROR;
         }
     }
-    let (passed, failed) = report::totals(results);
     println!("{passed} passed, {failed} failed");
     ExitCode::from(code)
 }
 
-/// The bars: one per test, and one for all runs.
+/// How often the progress line comes at least, when there are no bars.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// The bars: one per test, and one for all runs; or, when stdout or stderr
+/// is not a terminal (a log file, CI), a line now and then on stdout.
 struct Progress {
     multi: MultiProgress,
     tests: Vec<ProgressBar>,
     all: ProgressBar,
+    /// `None` with bars.
+    lines: Option<Lines>,
+    /// Runs to make so far (rounds add to it), finished, failed.
+    total: usize,
+    done: usize,
+    failed: usize,
+}
+
+/// The state of the progress lines.
+struct Lines {
+    start: Instant,
+    /// When the last line came, and how many runs were finished then.
+    last: Instant,
+    last_done: usize,
 }
 
 impl Progress {
     fn new(names: &[&str]) -> Progress {
+        let bars = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
         let width = names
             .iter()
             .map(|n| n.len())
@@ -401,7 +612,11 @@ impl Progress {
                 .expect("dstest's progress template is valid")
                 .progress_chars("=> ")
         };
-        let multi = MultiProgress::new();
+        let multi = if bars {
+            MultiProgress::new()
+        } else {
+            MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+        };
         let tests = names
             .iter()
             .map(|name| {
@@ -415,8 +630,26 @@ impl Progress {
             .with_style(style(".bold", " {elapsed_precise} (eta {eta})"))
             .with_prefix("all runs");
         let all = multi.add(all);
-        all.enable_steady_tick(Duration::from_millis(500));
-        Progress { multi, tests, all }
+        let now = Instant::now();
+        let lines = if bars {
+            all.enable_steady_tick(Duration::from_millis(500));
+            None
+        } else {
+            Some(Lines {
+                start: now,
+                last: now,
+                last_done: 0,
+            })
+        };
+        Progress {
+            multi,
+            tests,
+            all,
+            lines,
+            total: 0,
+            done: 0,
+            failed: 0,
+        }
     }
 
     /// Takes the bars off the terminal for good: clears them, or after
@@ -434,8 +667,73 @@ impl Progress {
         }
     }
 
+    /// Adds `runs` runs of each test to make.
+    fn add_round(&mut self, runs: usize) {
+        for bar in &self.tests {
+            bar.inc_length(runs as u64);
+        }
+        let all = runs.saturating_mul(self.tests.len());
+        self.all.inc_length(all as u64);
+        self.total = self.total.saturating_add(all);
+    }
+
+    /// Counts one more run of test `test`, which has `failed` failed runs.
+    fn advance(&mut self, test: usize, failed: usize, this_failed: bool) {
+        self.done += 1;
+        self.failed += usize::from(this_failed);
+        Progress::advance_bar(&self.tests[test], failed);
+        Progress::advance_bar(&self.all, self.failed);
+        // A line at every tenth of the runs, except the last (the table
+        // follows at once).
+        let step = self.total.div_ceil(10).max(1);
+        if let Some(lines) = &self.lines
+            && self.done < self.total
+            && self.done - lines.last_done >= step
+        {
+            self.print_line();
+        }
+    }
+
+    /// A line, if the last came [`PROGRESS_EVERY`] ago: called when no run
+    /// finished for a while.
+    fn tick(&mut self) {
+        if self
+            .lines
+            .as_ref()
+            .is_some_and(|lines| lines.last.elapsed() >= PROGRESS_EVERY)
+        {
+            self.print_line();
+        }
+    }
+
+    /// `dstest: 120/900 runs, 3 failed, 2m10s`.
+    fn print_line(&mut self) {
+        let Some(lines) = &mut self.lines else {
+            return;
+        };
+        println!(
+            "dstest: {}/{} runs, {} failed, {}",
+            self.done,
+            self.total,
+            self.failed,
+            report::short_duration(lines.start.elapsed())
+        );
+        lines.last = Instant::now();
+        lines.last_done = self.done;
+    }
+
+    /// Prints `line` (stdout), out of the bars' way.
+    fn println(&self, line: &str) {
+        self.multi.suspend(|| println!("{line}"));
+    }
+
+    /// Prints `line` on stderr, out of the bars' way.
+    fn eprintln(&self, line: &str) {
+        self.multi.suspend(|| eprintln!("{line}"));
+    }
+
     /// Counts one more run on `bar`, of which `failed` failed.
-    fn advance(bar: &ProgressBar, failed: usize) {
+    fn advance_bar(bar: &ProgressBar, failed: usize) {
         bar.inc(1);
         if failed > 0 {
             bar.set_message(
@@ -453,10 +751,18 @@ struct Session<'a> {
     cli: &'a Cli,
     stop: &'a Stop,
     tests: &'a [(&'a TestBinary, &'a str)],
+    /// The log directory, absolute, for the runs' `LAB_OUTPUT_DIR`.
+    output: PathBuf,
     results: Vec<TestRuns>,
     /// Each test's failed runs so far (also in `results`, counted here
     /// once rather than at every run).
     failures: Vec<usize>,
+    /// Each test's failed runs whose logs dstest kept (or tried to: a log
+    /// that could not be written counts, so that a full disk costs at most
+    /// `--keep` attempts a test).
+    kept: Vec<usize>,
+    /// Logs that could not be written.
+    log_errors: usize,
     progress: Progress,
 }
 
@@ -467,6 +773,7 @@ impl<'a> Session<'a> {
             cli,
             stop,
             tests,
+            output: std::path::absolute(&cli.output).unwrap_or_else(|_| cli.output.clone()),
             results: tests
                 .iter()
                 .map(|&(binary, name)| TestRuns {
@@ -474,9 +781,12 @@ impl<'a> Session<'a> {
                     package: binary.package.clone(),
                     target: binary.target.clone(),
                     runs: Vec::new(),
+                    logs_not_kept: 0,
                 })
                 .collect(),
             failures: vec![0; tests.len()],
+            kept: vec![0; tests.len()],
+            log_errors: 0,
             progress: Progress::new(&names),
         }
     }
@@ -501,14 +811,12 @@ impl<'a> Session<'a> {
     }
 
     /// Runs each test `iterations` more times; `done` runs of each came
-    /// before, in earlier rounds.
+    /// before, in earlier rounds. Stops at the first run that could not be
+    /// made, and returns its error.
     fn round(&mut self, done: usize, iterations: usize) -> Result<(), String> {
         let count = self.tests.len();
         let jobs = count.saturating_mul(iterations);
-        for bar in &self.progress.tests {
-            bar.inc_length(iterations as u64);
-        }
-        self.progress.all.inc_length(jobs as u64);
+        self.progress.add_round(iterations);
         // Job j is run `done + iteration + 1` of test `test`.
         let sequential = self.cli.sequential;
         let job = move |j: usize| {
@@ -522,6 +830,8 @@ impl<'a> Session<'a> {
         let next = AtomicUsize::new(0);
         let (tx, rx) = mpsc::channel();
         let (tests, cli, stop) = (self.tests, self.cli, self.stop);
+        let output = self.output.clone();
+        let output = &output;
         std::thread::scope(|scope| {
             for _ in 0..cli.workers.min(jobs) {
                 let (tx, next) = (tx.clone(), &next);
@@ -534,12 +844,15 @@ impl<'a> Session<'a> {
                         }
                         let (test, run) = job(j);
                         let (binary, name) = tests[test];
+                        // An earlier sweep's pages must not pass for this run's.
+                        let pages = output.join(format!("{name}_{run}"));
+                        remove_pages(&pages);
                         let spec = RunSpec {
                             binary,
                             test: name,
                             seed: if cli.sim { run as u64 } else { rng.random() },
                             timeout: cli.timeout,
-                            env: run_env(cli),
+                            env: run_env(cli, &pages),
                             ..RunSpec::new(binary, name, 0, cli.timeout)
                         };
                         let result = runner::run(&spec, &stop.cancel);
@@ -548,7 +861,7 @@ impl<'a> Session<'a> {
                         if cli.fail_fast && result.as_ref().is_ok_and(|r| r.verdict.failed()) {
                             stop.cancel.store(true, Ordering::SeqCst);
                         }
-                        if tx.send((test, run, spec.seed, result)).is_err() {
+                        if tx.send((test, run, spec.seed, pages, result)).is_err() {
                             break;
                         }
                     }
@@ -556,30 +869,37 @@ impl<'a> Session<'a> {
             }
             drop(tx);
             let mut first_error = None;
-            for (test, run, seed, result) in rx {
-                let recorded = result
-                    .map_err(|e| e.to_string())
-                    .and_then(|result| self.record(test, run, seed, result));
-                if let Err(err) = recorded {
-                    stop.cancel.store(true, Ordering::SeqCst);
-                    first_error.get_or_insert(err);
+            loop {
+                let (test, run, seed, pages, result) = match rx.recv_timeout(Duration::from_secs(1))
+                {
+                    Ok(finished) => finished,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.progress.tick();
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                };
+                match result {
+                    Ok(result) => self.record(test, run, seed, &pages, result),
+                    Err(err) => {
+                        remove_pages(&pages);
+                        stop.cancel.store(true, Ordering::SeqCst);
+                        first_error.get_or_insert(err.to_string());
+                    }
                 }
             }
             first_error.map_or(Ok(()), Err)
         })
     }
 
-    /// Counts a finished run, saves its log if it failed (or `--archive`),
-    /// and announces a failure.
-    fn record(
-        &mut self,
-        test: usize,
-        run: usize,
-        seed: u64,
-        result: RunResult,
-    ) -> Result<(), String> {
+    /// Counts a finished run; saves its log if it failed and is among the
+    /// first `--keep` failures of its test (or with `--archive`, passed),
+    /// with the pages it wrote in `pages`, else removes them; and announces
+    /// a failure. A log that cannot be written is reported and counted.
+    fn record(&mut self, test: usize, run: usize, seed: u64, pages: &Path, result: RunResult) {
         if result.verdict == Verdict::Cancelled {
-            return Ok(());
+            remove_pages(pages);
+            return;
         }
         let (binary, name) = self.tests[test];
         let passed = result.verdict == Verdict::Passed;
@@ -591,24 +911,47 @@ impl<'a> Session<'a> {
         };
         let secs = result.duration.as_secs_f64();
         let verdict = result.verdict.to_string();
-        let log = if passed && !self.cli.archive {
-            None
+        let keep = if passed {
+            self.cli.archive
+        } else if self.kept[test] < self.cli.keep {
+            self.kept[test] += 1;
+            true
         } else {
-            let path = self.cli.output.join(format!("{name}_{run}.log"));
+            self.results[test].logs_not_kept += 1;
+            false
+        };
+        let path = self.cli.output.join(format!("{name}_{run}.log"));
+        let mut log = None;
+        if keep {
             let header = format!(
                 "dstest: {name} run {run} {verdict} after {secs:.2} s\nseed: LAB_SEED={seed}\nreplay: {replay}\n\n"
             );
-            save_log(&path, &header, &result.output)?;
-            Some(path)
-        };
-        if let (false, Some(path)) = (passed, &log) {
-            self.progress.multi.suspend(|| {
-                println!(
-                    "{} {} run {run} {verdict} after {secs:.2} s; log: {}\n  replay: {replay}",
-                    style("FAIL").red().bold(),
-                    style(name).cyan(),
-                    path.display(),
-                );
+            match save_log(&path, &header, &result.output) {
+                Ok(()) => log = Some(path.clone()),
+                Err(err) => {
+                    self.log_errors += 1;
+                    self.progress
+                        .eprintln(&format!("dstest: {err}; the run is counted, its log lost"));
+                }
+            }
+        }
+        if log.is_some() {
+            // Kept with the log, unless the run wrote nothing there.
+            let _ = fs::remove_dir(pages);
+        } else {
+            remove_pages(pages);
+        }
+        if !passed {
+            let fail = style("FAIL").red().bold();
+            let test_name = style(name).cyan();
+            let what = format!("{fail} {test_name} run {run} {verdict} after {secs:.2} s");
+            self.progress.println(&match (&log, keep) {
+                (Some(path), _) => format!("{what}; log: {}\n  replay: {replay}", path.display()),
+                (None, true) => format!("{what}; log not written\n  replay: {replay}"),
+                (None, false) => format!(
+                    "{what} (LAB_SEED={seed}); log not kept (--keep {})",
+                    self.cli.keep
+                ),
             });
         }
         self.results[test].runs.push(RunRecord {
@@ -623,9 +966,7 @@ impl<'a> Session<'a> {
         if !passed {
             self.failures[test] += 1;
         }
-        Progress::advance(&self.progress.tests[test], self.failures[test]);
-        Progress::advance(&self.progress.all, self.failures.iter().sum());
-        Ok(())
+        self.progress.advance(test, self.failures[test], !passed);
     }
 }
 

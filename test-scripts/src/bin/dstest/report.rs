@@ -30,6 +30,9 @@ pub struct TestRuns {
     pub package: String,
     pub target: String,
     pub runs: Vec<RunRecord>,
+    /// Failed runs whose logs were not kept: those after the first
+    /// `--keep` of the test.
+    pub logs_not_kept: usize,
 }
 
 impl TestRuns {
@@ -100,6 +103,43 @@ pub fn table(tests: &[TestRuns]) -> String {
     table
 }
 
+/// The line that names the selected tests before they run, grouped by
+/// suite: `dstest: 4 tests: raft_test (lab 2): figure8_2c, persist1_2c;
+/// kvraft_test (lab 3): persist_one_client_3a, persist_concurrent_3a`.
+/// `tests` holds each test's suite, as the line should name it, and name.
+pub fn selection_line(tests: &[(String, &str)]) -> String {
+    let mut suites: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (suite, name) in tests {
+        match suites.iter_mut().find(|(s, _)| s == suite) {
+            Some((_, names)) => names.push(name),
+            None => suites.push((suite, vec![name])),
+        }
+    }
+    let suites: Vec<String> = suites
+        .iter()
+        .map(|(suite, names)| format!("{suite}: {}", names.join(", ")))
+        .collect();
+    format!(
+        "dstest: {} test{}: {}",
+        tests.len(),
+        if tests.len() == 1 { "" } else { "s" },
+        suites.join("; ")
+    )
+}
+
+/// A duration as the progress lines give it: `45s`, `2m10s`, `1h02m05s`.
+pub fn short_duration(elapsed: std::time::Duration) -> String {
+    let secs = elapsed.as_secs();
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m:02}m{s:02}s")
+    } else if m > 0 {
+        format!("{m}m{s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// The `--json` summary.
 #[derive(Serialize)]
 pub struct Summary<'a> {
@@ -107,6 +147,10 @@ pub struct Summary<'a> {
     pub failed: usize,
     /// Whether Ctrl-C (or a termination signal) cut the runs short.
     pub interrupted: bool,
+    /// Failed runs whose logs were not kept (beyond `--keep` per test).
+    pub logs_not_kept: usize,
+    /// Logs that could not be written.
+    pub log_errors: usize,
     pub tests: Vec<TestSummary<'a>>,
 }
 
@@ -120,12 +164,14 @@ pub struct TestSummary<'a> {
 }
 
 impl<'a> Summary<'a> {
-    pub fn new(tests: &'a [TestRuns], interrupted: bool) -> Summary<'a> {
+    pub fn new(tests: &'a [TestRuns], interrupted: bool, log_errors: usize) -> Summary<'a> {
         let (passed, failed) = totals(tests);
         Summary {
             passed,
             failed,
             interrupted,
+            logs_not_kept: tests.iter().map(|t| t.logs_not_kept).sum(),
+            log_errors,
             tests: tests
                 .iter()
                 .map(|test| {
@@ -164,6 +210,7 @@ mod tests {
                     replay: String::new(),
                 })
                 .collect(),
+            logs_not_kept: 0,
         }
     }
 
@@ -195,12 +242,42 @@ mod tests {
 
     #[test]
     fn json_summary() {
-        let tests = [runs("a_2a", &[(false, 1.0)])];
-        let json = serde_json::to_value(Summary::new(&tests, true)).unwrap();
+        let mut tests = [runs("a_2a", &[(false, 1.0)])];
+        tests[0].logs_not_kept = 4;
+        let json = serde_json::to_value(Summary::new(&tests, true, 2)).unwrap();
         assert_eq!(json["failed"], 1);
         assert_eq!(json["interrupted"], true);
+        assert_eq!(json["logs_not_kept"], 4);
+        assert_eq!(json["log_errors"], 2);
+        assert_eq!(json["tests"][0]["logs_not_kept"], 4);
         assert_eq!(json["tests"][0]["name"], "a_2a");
         assert_eq!(json["tests"][0]["runs"][0]["seed"], 0);
         assert_eq!(json["tests"][0]["mean_secs"], 1.0);
+    }
+
+    #[test]
+    fn the_selection_line_groups_tests_by_suite() {
+        let tests = [
+            ("raft_test (lab 2)".to_string(), "figure8_2c"),
+            ("kvraft_test (lab 3)".to_string(), "persist_concurrent_3a"),
+            ("raft_test (lab 2)".to_string(), "persist1_2c"),
+        ];
+        assert_eq!(
+            selection_line(&tests),
+            "dstest: 3 tests: raft_test (lab 2): figure8_2c, persist1_2c; \
+             kvraft_test (lab 3): persist_concurrent_3a"
+        );
+        assert_eq!(
+            selection_line(&[("fixture".to_string(), "pass_9a")]),
+            "dstest: 1 test: fixture: pass_9a"
+        );
+    }
+
+    #[test]
+    fn short_durations() {
+        use std::time::Duration;
+        assert_eq!(short_duration(Duration::from_millis(45_900)), "45s");
+        assert_eq!(short_duration(Duration::from_secs(130)), "2m10s");
+        assert_eq!(short_duration(Duration::from_secs(3725)), "1h02m05s");
     }
 }

@@ -46,11 +46,74 @@ impl fmt::Display for SelectError {
     }
 }
 
-/// A test that could be selected: its name and its binary's target name.
+/// A test that could be selected: its name, its binary's target name, and
+/// the lab of its suite (the `lab` column of `test-scripts/labs.txt`: `2`,
+/// `2+`, `3`, ...), if its binary is a lab's suite.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
     pub name: String,
     pub target: String,
+    pub lab: Option<String>,
+}
+
+/// The tests an argument that is a piece of names selected in more than one
+/// lab (`persist`: lab 2's `persist1_2c` and lab 3's `persist_concurrent_3a`):
+/// selected, but worth a warning, as a student working on one lab seldom
+/// means another lab's tests, which fail on its stubs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrossLab {
+    pub pattern: String,
+    /// Each lab (`None`: tests of no lab's suite) with its suites' targets
+    /// and the tests selected in it, in the candidates' order.
+    pub labs: Vec<LabTests>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LabTests {
+    pub lab: Option<String>,
+    pub targets: Vec<String>,
+    pub tests: Vec<String>,
+}
+
+impl fmt::Display for CrossLab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:?} is a piece of the names of tests of {} labs, and selects them all:",
+            self.pattern,
+            self.labs.len()
+        )?;
+        for lab in &self.labs {
+            let name = match &lab.lab {
+                Some(lab) => format!("lab {lab}"),
+                None => "no lab".to_string(),
+            };
+            writeln!(
+                f,
+                "  {name} ({}): {}",
+                lab.targets.join(", "),
+                lab.tests.join(", ")
+            )?;
+        }
+        let example = self
+            .labs
+            .iter()
+            .find_map(|lab| lab.lab.as_deref())
+            .unwrap_or("2");
+        write!(
+            f,
+            "  to run the tests of some labs only, add --lab for each (e.g. --lab {example}), or \
+             name parts (like 2B) or whole test names"
+        )
+    }
+}
+
+/// What [`select`] chose: the candidates' indices, and the arguments that
+/// reached across labs.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Selection {
+    pub chosen: Vec<usize>,
+    pub cross_lab: Vec<CrossLab>,
 }
 
 /// Selects tests from `candidates` (in their order within each argument,
@@ -58,11 +121,16 @@ pub struct Candidate {
 ///
 /// An argument is, in this order of preference: a part, one digit and one
 /// letter (`2A`, `3b`), selecting the names ending in `_2a`; an exact name;
-/// or a piece of names, case-insensitive (`election`).
-pub fn select(patterns: &[String], candidates: &[Candidate]) -> Result<Vec<usize>, SelectError> {
+/// or a piece of names, case-insensitive (`election`). A piece that selects
+/// tests of more than one lab is reported in [`Selection::cross_lab`].
+pub fn select(patterns: &[String], candidates: &[Candidate]) -> Result<Selection, SelectError> {
     let mut chosen: Vec<usize> = Vec::new();
+    let mut cross_lab = Vec::new();
     for pattern in patterns {
-        let hits = matches(pattern, candidates)?;
+        let (hits, piece) = matches(pattern, candidates)?;
+        if piece && let Some(warning) = across_labs(pattern, &hits, candidates) {
+            cross_lab.push(warning);
+        }
         for hit in hits {
             if !chosen.contains(&hit) {
                 chosen.push(hit);
@@ -83,10 +151,39 @@ pub fn select(patterns: &[String], candidates: &[Candidate]) -> Result<Vec<usize
             });
         }
     }
-    Ok(chosen)
+    Ok(Selection { chosen, cross_lab })
 }
 
-fn matches(pattern: &str, candidates: &[Candidate]) -> Result<Vec<usize>, SelectError> {
+/// The warning for `pattern` if its `hits` are tests of more than one lab.
+fn across_labs(pattern: &str, hits: &[usize], candidates: &[Candidate]) -> Option<CrossLab> {
+    let mut labs: Vec<LabTests> = Vec::new();
+    for &hit in hits {
+        let candidate = &candidates[hit];
+        let group = match labs.iter().position(|g| g.lab == candidate.lab) {
+            Some(i) => &mut labs[i],
+            None => {
+                labs.push(LabTests {
+                    lab: candidate.lab.clone(),
+                    targets: Vec::new(),
+                    tests: Vec::new(),
+                });
+                labs.last_mut().expect("just pushed")
+            }
+        };
+        if !group.targets.contains(&candidate.target) {
+            group.targets.push(candidate.target.clone());
+        }
+        group.tests.push(candidate.name.clone());
+    }
+    (labs.len() > 1).then(|| CrossLab {
+        pattern: pattern.to_string(),
+        labs,
+    })
+}
+
+/// The indices of the tests `pattern` selects, and whether it selected them
+/// as a piece of their names.
+fn matches(pattern: &str, candidates: &[Candidate]) -> Result<(Vec<usize>, bool), SelectError> {
     let indices_where = |keep: &dyn Fn(&str) -> bool| -> Vec<usize> {
         (0..candidates.len())
             .filter(|&i| keep(&candidates[i].name))
@@ -100,11 +197,11 @@ fn matches(pattern: &str, candidates: &[Candidate]) -> Result<Vec<usize>, Select
                 parts: parts(candidates),
             });
         }
-        return Ok(hits);
+        return Ok((hits, false));
     }
     let exact = indices_where(&|name| name == pattern);
     if !exact.is_empty() {
-        return Ok(exact);
+        return Ok((exact, false));
     }
     let piece = pattern.to_lowercase();
     let hits = indices_where(&|name| name.to_lowercase().contains(&piece));
@@ -114,7 +211,7 @@ fn matches(pattern: &str, candidates: &[Candidate]) -> Result<Vec<usize>, Select
             closest: closest(pattern, candidates),
         });
     }
-    Ok(hits)
+    Ok((hits, true))
 }
 
 /// `_2a` for the part `2A` or `2a`, `_2a_plus` for `2A+`; `None` if
@@ -153,8 +250,101 @@ mod tests {
             .map(|(target, name)| Candidate {
                 name: name.to_string(),
                 target: target.to_string(),
+                lab: match *target {
+                    "raft_test" => Some("2".to_string()),
+                    "kvraft_test" => Some("3".to_string()),
+                    _ => None,
+                },
             })
             .collect()
+    }
+
+    /// The indices `select` chose, or its error.
+    fn select(patterns: &[String], candidates: &[Candidate]) -> Result<Vec<usize>, SelectError> {
+        super::select(patterns, candidates).map(|s| s.chosen)
+    }
+
+    /// Lab 2's persist and figure8 tests, lab 3's persist ones, and a test
+    /// of no lab.
+    fn two_labs() -> Vec<Candidate> {
+        candidates(&[
+            ("raft_test", "figure8_2c"),
+            ("raft_test", "persist1_2c"),
+            ("raft_test", "persist2_2c"),
+            ("kvraft_test", "persist_one_client_3a"),
+            ("kvraft_test", "persist_concurrent_3a"),
+            ("labrt_test", "persisted_state"),
+        ])
+    }
+
+    #[test]
+    fn a_piece_that_reaches_across_labs_is_reported() {
+        let both = &two_labs()[..5];
+        let selection = super::select(&args(&["figure8", "2C", "persist", "basic"]), both);
+        assert!(selection.is_err(), "basic matches nothing");
+        let selection =
+            super::select(&args(&["figure8", "2C", "persist", "persist1_2c"]), both).unwrap();
+        assert_eq!(selection.chosen, [0, 1, 2, 3, 4]);
+        assert_eq!(
+            selection.cross_lab,
+            [CrossLab {
+                pattern: "persist".to_string(),
+                labs: vec![
+                    LabTests {
+                        lab: Some("2".to_string()),
+                        targets: vec!["raft_test".to_string()],
+                        tests: vec!["persist1_2c".to_string(), "persist2_2c".to_string()],
+                    },
+                    LabTests {
+                        lab: Some("3".to_string()),
+                        targets: vec!["kvraft_test".to_string()],
+                        tests: vec![
+                            "persist_one_client_3a".to_string(),
+                            "persist_concurrent_3a".to_string()
+                        ],
+                    },
+                ],
+            }]
+        );
+        assert_eq!(
+            selection.cross_lab[0].to_string(),
+            "\"persist\" is a piece of the names of tests of 2 labs, and selects them all:\n\
+             \x20 lab 2 (raft_test): persist1_2c, persist2_2c\n\
+             \x20 lab 3 (kvraft_test): persist_one_client_3a, persist_concurrent_3a\n\
+             \x20 to run the tests of some labs only, add --lab for each (e.g. --lab 2), or name \
+             parts (like 2B) or whole test names"
+        );
+    }
+
+    #[test]
+    fn tests_of_no_lab_are_a_group_of_their_own() {
+        let selection = super::select(&args(&["PERSIST"]), &two_labs()).unwrap();
+        let labs: Vec<_> = selection.cross_lab[0]
+            .labs
+            .iter()
+            .map(|g| g.lab.clone())
+            .collect();
+        assert_eq!(labs, [Some("2".to_string()), Some("3".to_string()), None]);
+        let warning = selection.cross_lab[0].to_string();
+        assert!(
+            warning.starts_with("\"PERSIST\" is a piece of the names of tests of 3 labs")
+                && warning.contains("\n  no lab (labrt_test): persisted_state\n"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn parts_names_and_pieces_of_one_lab_are_not_reported() {
+        let both = two_labs();
+        for patterns in [
+            &["2C", "3A"][..],
+            &["figure8"],
+            &["persist1_2c"],
+            &["persist_"],
+        ] {
+            let selection = super::select(&args(patterns), &both).unwrap();
+            assert!(selection.cross_lab.is_empty(), "{patterns:?}");
+        }
     }
 
     fn lab() -> Vec<Candidate> {
