@@ -2,7 +2,7 @@
 //!
 //! A page goes where the run's other output goes, so that it is found
 //! next to the log that mentions it and removed with it: the directory in
-//! `LAB_OUTPUT_DIR` if set (dstest sets it to the run's log directory), else
+//! `LAB_OUTPUT_DIR` if set (dstest gives each run its own, `<logs>/<test>_<run>/`), else
 //! `target/linearizability/` of the cargo workspace the test runs in, else
 //! the system's temporary directory. Stress runs of a buggy server fail
 //! again and again, so a directory keeps at most `LAB_HTML_MAX` pages (20
