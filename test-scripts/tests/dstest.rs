@@ -574,3 +574,75 @@ fn a_piece_of_a_name_in_two_labs_is_warned_about_and_lab_restricts() {
         "{stdout}\n{stderr}"
     );
 }
+
+/// The (test, seed) pairs of a `--json` summary, sorted.
+fn pairs(summary: &serde_json::Value) -> Vec<(String, u64)> {
+    let mut pairs: Vec<(String, u64)> = summary["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|test| {
+            test["runs"].as_array().unwrap().iter().map(|run| {
+                (
+                    test["name"].as_str().unwrap().to_string(),
+                    run["seed"].as_u64().unwrap(),
+                )
+            })
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// `--shard K/N`: the slices are disjoint, together they are the whole
+/// sweep, and in the simulation a run keeps its seed (its run number).
+#[test]
+fn shards_split_a_sweep_into_disjoint_slices_with_the_same_seeds() {
+    let dir = scratch("shards");
+    let args = ["pass_9a", "seeded_9c", "-n", "5", "--sim", "-p", "2"];
+    let whole = dir.join("whole.json");
+    let (_, stdout) = run(
+        &dir.join("whole"),
+        &[&args[..], &["--json", whole.to_str().unwrap()]].concat(),
+    );
+    let whole = pairs(&json(&whole));
+    assert_eq!(whole.len(), 10, "{stdout}");
+    let mut union = Vec::new();
+    for k in 1..=3 {
+        let path = dir.join(format!("shard-{k}.json"));
+        let shard = format!("{k}/3");
+        let (output, stdout) = run(
+            &dir.join(format!("logs-{k}")),
+            &[
+                &args[..],
+                &["--shard", &shard, "--json", path.to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        assert!(output.status.code().is_some_and(|c| c < 2), "{stdout}");
+        assert!(stdout.contains(&format!("(shard {shard}: ")), "{stdout}");
+        let slice = pairs(&json(&path));
+        // Round-robin: 10 pairs make slices of 4, 3 and 3.
+        assert_eq!(slice.len(), if k == 1 { 4 } else { 3 }, "{slice:?}");
+        union.extend(slice);
+    }
+    union.sort();
+    let count = union.len();
+    union.dedup();
+    assert_eq!(count, union.len(), "slices overlap: {union:?}");
+    assert_eq!(union, whole);
+}
+
+#[test]
+fn a_bad_shard_is_a_usage_error_naming_the_flag() {
+    let dir = scratch("bad-shard");
+    for shard in ["0/3", "4/3", "1", "a/b", "1/0"] {
+        let (output, _) = run(&dir, &["pass_9a", "--shard", shard]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{shard}: {stderr}");
+        assert!(
+            stderr.contains("--shard <K/N>") && stderr.contains("1 <= K <= N"),
+            "{shard}: {stderr}"
+        );
+    }
+}

@@ -68,6 +68,12 @@
 //!   (`LAB_SIM=1 LAB_SEED=k cargo test ...`) repeats the very same run, log
 //!   included. A simulated run takes milliseconds to seconds: `-n 1000`.
 //! * `--json FILE` writes every run's seed, verdict, time and log to FILE.
+//! * `--shard K/N` (K from 1 to N) runs only the K-th of N disjoint slices of
+//!   the (test, run) pairs, dealt round-robin (pair `(run - 1) × tests +
+//!   test` goes to slice `pair mod N + 1`): N machines run `--shard 1/N` …
+//!   `--shard N/N` of one sweep. Run numbers, and so `--sim` seeds and log
+//!   names, are those of the whole sweep, so a failing seed replays the same
+//!   whatever the sharding; `dstest merge` combines the slices' `--json`.
 //! * `--package PACKAGE`, `--test TARGET` (repeatable) choose what cargo
 //!   builds: by default every integration-test target named `*_test` in the
 //!   workspace (the labs' `raft_test`, … and the framework's own).
@@ -183,6 +189,11 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
 
+    /// Run only the K-th of N disjoint slices of the (test, run) pairs, K from 1 to N (one
+    /// machine's part of a sweep; `dstest merge` combines the slices' --json summaries)
+    #[arg(long, value_name = "K/N", value_parser = shard)]
+    shard: Option<Shard>,
+
     /// Build the tests of PACKAGE only, as cargo test -p (repeatable; default: the workspace)
     #[arg(long = "package", value_name = "PACKAGE")]
     packages: Vec<String>,
@@ -276,6 +287,39 @@ fn at_least_one(text: &str) -> Result<usize, String> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err("expected a whole number, 1 or more".to_string()),
     }
+}
+
+/// `--shard K/N`: the K-th (from 1) of N slices of the (test, run) pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shard {
+    /// From 1 to `count`.
+    index: usize,
+    count: usize,
+}
+
+impl Shard {
+    /// Whether run `run` (from 1) of test `test` (from 0, among `tests`) is
+    /// this slice's: the pairs are numbered run by run, each run's tests in
+    /// turn, and dealt round-robin. The number of a pair depends neither on
+    /// `--sequential` nor on the rounds of `--loop`, so the slices of any
+    /// N are disjoint and together make the whole sweep.
+    fn owns(&self, test: usize, run: usize, tests: usize) -> bool {
+        let pair = (run - 1).saturating_mul(tests).saturating_add(test);
+        pair % self.count == self.index - 1
+    }
+}
+
+fn shard(text: &str) -> Result<Shard, String> {
+    let bad =
+        || format!("expected K/N with 1 <= K <= N, like 1/4 (the first of 4 slices), not {text:?}");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (Ok(index), Ok(count)) = (k.trim().parse::<usize>(), n.trim().parse::<usize>()) else {
+        return Err(bad());
+    };
+    if index == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
 }
 
 fn seconds(text: &str) -> Result<Duration, String> {
@@ -487,8 +531,14 @@ fn dstest(cli: &Cli, stop: &Stop) -> Result<ExitCode, String> {
             if keep == 1 { "" } else { "s" }
         ),
     };
+    let slice = match cli.shard {
+        Some(Shard { index, count }) => {
+            format!(" (shard {index}/{count}: one (test, run) pair in {count} of those)")
+        }
+        None => String::new(),
+    };
     println!(
-        "dstest: {} run{} of each, {} at a time; {logs}",
+        "dstest: {} run{} of each{slice}, {} at a time; {logs}",
         cli.iterations,
         if cli.iterations == 1 { "" } else { "s" },
         cli.workers,
@@ -667,12 +717,12 @@ impl Progress {
         }
     }
 
-    /// Adds `runs` runs of each test to make.
-    fn add_round(&mut self, runs: usize) {
-        for bar in &self.tests {
+    /// Adds `runs[i]` runs of test `i` to make.
+    fn add_round(&mut self, runs: &[usize]) {
+        for (bar, &runs) in self.tests.iter().zip(runs) {
             bar.inc_length(runs as u64);
         }
-        let all = runs.saturating_mul(self.tests.len());
+        let all: usize = runs.iter().sum();
         self.all.inc_length(all as u64);
         self.total = self.total.saturating_add(all);
     }
@@ -815,18 +865,28 @@ impl<'a> Session<'a> {
     /// made, and returns its error.
     fn round(&mut self, done: usize, iterations: usize) -> Result<(), String> {
         let count = self.tests.len();
-        let jobs = count.saturating_mul(iterations);
-        self.progress.add_round(iterations);
-        // Job j is run `done + iteration + 1` of test `test`.
+        // Job j is run `done + iteration + 1` of test `test`; with
+        // `--shard`, only the slice's.
         let sequential = self.cli.sequential;
-        let job = move |j: usize| {
-            let (test, iteration) = if sequential {
-                (j / iterations, j % iterations)
-            } else {
-                (j % count, j / count)
-            };
-            (test, done + iteration + 1)
-        };
+        let shard = self.cli.shard;
+        let job_list: Vec<(usize, usize)> = (0..count.saturating_mul(iterations))
+            .map(|j| {
+                let (test, iteration) = if sequential {
+                    (j / iterations, j % iterations)
+                } else {
+                    (j % count, j / count)
+                };
+                (test, done + iteration + 1)
+            })
+            .filter(|&(test, run)| shard.is_none_or(|s| s.owns(test, run, count)))
+            .collect();
+        let mut per_test = vec![0; count];
+        for &(test, _) in &job_list {
+            per_test[test] += 1;
+        }
+        self.progress.add_round(&per_test);
+        let jobs = job_list.len();
+        let job = |j: usize| job_list[j];
         let next = AtomicUsize::new(0);
         let (tx, rx) = mpsc::channel();
         let (tests, cli, stop) = (self.tests, self.cli, self.stop);
