@@ -646,3 +646,130 @@ fn a_bad_shard_is_a_usage_error_naming_the_flag() {
         );
     }
 }
+
+fn merge(files: &[&Path]) -> (Output, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_dstest"))
+        .arg("merge")
+        .args(files)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stdout, stderr)
+}
+
+/// The table of a dstest output: from its header to the final line, times
+/// left out (they differ from run to run).
+fn table_rows(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("test "))
+        .take_while(|l| l.starts_with(|c: char| c.is_ascii_lowercase()) && !l.ends_with(" failed"))
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// `dstest merge`: the shards' summaries make the unsharded run's table,
+/// final line and exit status.
+#[test]
+fn merge_combines_the_shards_summaries() {
+    let dir = scratch("merge");
+    let args = [
+        "fail_9a",
+        "pass_9a",
+        "seeded_9c",
+        "-n",
+        "4",
+        "--sim",
+        "-p",
+        "2",
+    ];
+    let (whole_output, whole) = run(&dir.join("whole"), &args);
+    assert_eq!(whole_output.status.code(), Some(1), "{whole}");
+    let mut files = Vec::new();
+    for k in 1..=4 {
+        let path = dir.join(format!("shard-{k}.json"));
+        let shard = format!("{k}/4");
+        run(
+            &dir.join(format!("logs-{k}")),
+            &[
+                &args[..],
+                &["--shard", &shard, "--json", path.to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        files.push(path);
+    }
+    let merged_json = dir.join("merged.json");
+    let mut merge_args: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let (output, stdout, stderr) = {
+        let output = Command::new(env!("CARGO_BIN_EXE_dstest"))
+            .arg("merge")
+            .args(&merge_args)
+            .arg("--json")
+            .arg(&merged_json)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output, stdout, stderr)
+    };
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with("dstest merge: 4 summaries, 3 tests\n"),
+        "{stdout}"
+    );
+    assert_eq!(table_rows(&stdout), table_rows(&whole), "{stdout}\n{whole}");
+    assert_eq!(table_rows(&stdout).len(), 4, "{stdout}");
+    assert_eq!(last_line(&stdout), last_line(&whole));
+    let merged = json(&merged_json);
+    assert_eq!(merged["failed"], 6);
+    // Runs in order, whichever shard ran them.
+    let runs: Vec<u64> = merged["tests"][0]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run"].as_u64().unwrap())
+        .collect();
+    assert_eq!(runs, [1, 2, 3, 4]);
+
+    // Only passed runs: 0. The same file twice: a warning.
+    let passed = dir.join("passed.json");
+    run(
+        &dir.join("passed"),
+        &["pass_9a", "-n", "2", "--json", passed.to_str().unwrap()],
+    );
+    let (output, stdout, stderr) = merge(&[&passed]);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(last_line(&stdout), "2 passed, 0 failed");
+    let (_, stdout, stderr) = merge(&[&passed, &passed]);
+    assert!(
+        stderr.contains("warning: run 1 of pass_9a is in both "),
+        "{stderr}"
+    );
+    assert_eq!(last_line(&stdout), "4 passed, 0 failed");
+
+    // A missing or bad file is named.
+    let missing = dir.join("missing.json");
+    let bad = dir.join("bad.json");
+    fs::write(&bad, "{\"passed\": 1}").unwrap();
+    merge_args.push(&missing);
+    let (output, _, stderr) = merge(&merge_args);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot read {}: ", missing.display())),
+        "{stderr}"
+    );
+    let (output, _, stderr) = merge(&[&passed, &bad]);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} is not a dstest --json summary: ",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+    let (output, _, stderr) = merge(&[]);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("<JSON>"), "{stderr}");
+}

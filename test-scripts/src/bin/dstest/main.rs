@@ -78,6 +78,12 @@
 //!   builds: by default every integration-test target named `*_test` in the
 //!   workspace (the labs' `raft_test`, … and the framework's own).
 //!
+//! `dstest merge a.json b.json …` combines `--json` summaries (of the
+//! shards of one sweep, say) into the same table and final line, and one
+//! exit status: 0 if every run passed, 1 if any failed, 2 if a file cannot
+//! be read or is no summary (the message names it), or a summary was
+//! interrupted. `--json FILE` writes the merged summary.
+//!
 //! Ctrl-C (or SIGTERM) kills the runs under way, which count neither way,
 //! and prints the table of the finished runs and the final line.
 
@@ -86,6 +92,7 @@
 // (clippy.toml) does not apply.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+mod merge;
 mod report;
 mod select;
 
@@ -387,6 +394,10 @@ impl Stop {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|arg| arg == "merge") {
+        return merge::main(&args[1..]);
+    }
     let cli = Cli::parse();
     if let Some(test) = &cli.which {
         return which(test);

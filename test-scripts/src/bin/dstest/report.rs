@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use console::style;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One finished run of a test.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunRecord {
     /// Numbered from 1 for each test, across `--loop` rounds; it names the
     /// run's log, `<test>_<run>.log`.
@@ -24,7 +24,7 @@ pub struct RunRecord {
 }
 
 /// The runs of one selected test.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TestRuns {
     pub name: String,
     pub package: String,
@@ -152,6 +152,17 @@ pub struct Summary<'a> {
     /// Logs that could not be written.
     pub log_errors: usize,
     pub tests: Vec<TestSummary<'a>>,
+}
+
+/// A `--json` summary as `dstest merge` reads it back: what it needs to
+/// make the table again (the per-test counts and times it computes anew).
+#[derive(Deserialize)]
+pub struct ReadSummary {
+    #[serde(default)]
+    pub interrupted: bool,
+    #[serde(default)]
+    pub log_errors: usize,
+    pub tests: Vec<TestRuns>,
 }
 
 #[derive(Serialize)]
