@@ -664,7 +664,11 @@ fn table_rows(stdout: &str) -> Vec<String> {
     stdout
         .lines()
         .skip_while(|l| !l.starts_with("test "))
-        .take_while(|l| l.starts_with(|c: char| c.is_ascii_lowercase()) && !l.ends_with(" failed"))
+        .take_while(|l| {
+            l.starts_with(|c: char| c.is_ascii_lowercase())
+                && !l.ends_with(" failed")
+                && !l.starts_with("failures by message")
+        })
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .collect()
 }
@@ -720,6 +724,14 @@ fn merge_combines_the_shards_summaries() {
         "{stdout}"
     );
     assert_eq!(table_rows(&stdout), table_rows(&whole), "{stdout}\n{whole}");
+    // The failures by message, of all shards.
+    assert!(
+        stdout.contains(
+            "\n      4  fixture failure (LAB_SEED=#)\n         in fail_9a; replay: LAB_SIM=1 \
+             LAB_SEED=1 cargo test -p test-scripts --test fixture -- --exact fail_9a --nocapture\n"
+        ),
+        "{stdout}"
+    );
     assert_eq!(table_rows(&stdout).len(), 4, "{stdout}");
     assert_eq!(last_line(&stdout), last_line(&whole));
     let merged = json(&merged_json);
@@ -772,4 +784,56 @@ fn merge_combines_the_shards_summaries() {
     let (output, _, stderr) = merge(&[]);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("<JSON>"), "{stderr}");
+}
+
+/// A sweep's failures end in a table by message: numbers made `#`, a count,
+/// the tests, and the replay of the smallest seed.
+#[test]
+fn failures_are_grouped_by_message() {
+    let dir = scratch("signatures");
+    let summary = dir.join("summary.json");
+    let (output, stdout) = run(
+        &dir,
+        &[
+            "fail_9a",
+            "hang_9b",
+            "pass_9a",
+            "-n",
+            "3",
+            "-p",
+            "2",
+            "--sim",
+            "--timeout",
+            "0.5",
+            "--keep",
+            "0",
+            "--json",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let replay = |test: &str| {
+        format!(
+            "replay: LAB_SIM=1 LAB_SEED=1 cargo test -p test-scripts --test fixture -- --exact {test} --nocapture"
+        )
+    };
+    assert!(
+        stdout.contains(&format!(
+            "\nfailures by message (numbers as #):\n  count  message\n      \
+             3  fixture failure (LAB_SEED=#)\n         in fail_9a; {}\n      \
+             3  timed out (killed)\n         in hang_9b; {}\n3 passed, 6 failed\n",
+            replay("fail_9a"),
+            replay("hang_9b")
+        )),
+        "{stdout}"
+    );
+    // Each failed run's message is in the summary, even with no log kept.
+    let summary = json(&summary);
+    let second = &summary["tests"][0]["runs"][1];
+    assert_eq!(second["log"], serde_json::Value::Null);
+    assert_eq!(second["message"], "fixture failure (LAB_SEED=2)");
+
+    // No failure, no such table.
+    let (_, stdout) = run(&dir, &["pass_9a", "-n", "2"]);
+    assert!(!stdout.contains("failures by message"), "{stdout}");
 }

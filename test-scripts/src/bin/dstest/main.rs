@@ -78,8 +78,15 @@
 //!   builds: by default every integration-test target named `*_test` in the
 //!   workspace (the labs' `raft_test`, … and the framework's own).
 //!
+//! When runs failed, a second table groups them by message: each failed
+//! run's first panic message (the tester's `expected one leader, got none
+//! (LAB_SEED=8412)`), or its verdict if it has none, with numbers, seeds and
+//! hex hashes made `#`; for each, how many runs, in which tests, and the
+//! replay command of the run with the smallest seed. `--json` holds each
+//! failed run's `message`.
+//!
 //! `dstest merge a.json b.json …` combines `--json` summaries (of the
-//! shards of one sweep, say) into the same table and final line, and one
+//! shards of one sweep, say) into the same tables and final line, and one
 //! exit status: 0 if every run passed, 1 if any failed, 2 if a file cannot
 //! be read or is no summary (the message names it), or a summary was
 //! interrupted. `--json FILE` writes the merged summary.
@@ -95,6 +102,7 @@
 mod merge;
 mod report;
 mod select;
+mod signature;
 
 use std::fs;
 use std::io::{IsTerminal, Write};
@@ -602,6 +610,7 @@ fn conclude(
     if interrupted {
         println!("dstest: interrupted; the runs under way were stopped and are not counted");
     }
+    print!("{}", signature::table(results));
     let (passed, failed) = report::totals(results);
     let mut code = if interrupted {
         INTERRUPTED
@@ -1025,6 +1034,11 @@ impl<'a> Session<'a> {
                 ),
             });
         }
+        let message = if passed {
+            None
+        } else {
+            signature::failure_message(&result.output)
+        };
         self.results[test].runs.push(RunRecord {
             run,
             seed,
@@ -1033,6 +1047,7 @@ impl<'a> Session<'a> {
             secs,
             log,
             replay,
+            message,
         });
         if !passed {
             self.failures[test] += 1;

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::ERROR;
 use crate::report::{self, ReadSummary, TestRuns};
+use crate::{ERROR, signature};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -126,6 +126,7 @@ pub fn main(args: &[OsString]) -> ExitCode {
             interrupted.join(", ")
         );
     }
+    print!("{}", signature::table(&tests));
     let (passed, failed) = report::totals(&tests);
     let mut code = if failed > 0 {
         1

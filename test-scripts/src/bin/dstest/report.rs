@@ -21,6 +21,9 @@ pub struct RunRecord {
     pub log: Option<PathBuf>,
     /// The command that reruns the test with the run's seed.
     pub replay: String,
+    /// A failed run's message: its first panic's (see `signature`).
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// The runs of one selected test.
@@ -219,6 +222,7 @@ mod tests {
                     secs,
                     log: None,
                     replay: String::new(),
+                    message: None,
                 })
                 .collect(),
             logs_not_kept: 0,
