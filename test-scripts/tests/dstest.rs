@@ -622,8 +622,14 @@ fn shards_split_a_sweep_into_disjoint_slices_with_the_same_seeds() {
         assert!(output.status.code().is_some_and(|c| c < 2), "{stdout}");
         assert!(stdout.contains(&format!("(shard {shard}: ")), "{stdout}");
         let slice = pairs(&json(&path));
-        // Round-robin: 10 pairs make slices of 4, 3 and 3.
-        assert_eq!(slice.len(), if k == 1 { 4 } else { 3 }, "{slice:?}");
+        // Each test's runs round-robin, the second test's one slice on:
+        // slices of 3, 4 and 3 pairs, each with runs of both tests.
+        assert_eq!(slice.len(), if k == 2 { 4 } else { 3 }, "{slice:?}");
+        assert!(slice.iter().any(|(test, _)| test == "pass_9a"), "{slice:?}");
+        assert!(
+            slice.iter().any(|(test, _)| test == "seeded_9c"),
+            "{slice:?}"
+        );
         union.extend(slice);
     }
     union.sort();

@@ -69,8 +69,9 @@
 //!   included. A simulated run takes milliseconds to seconds: `-n 1000`.
 //! * `--json FILE` writes every run's seed, verdict, time and log to FILE.
 //! * `--shard K/N` (K from 1 to N) runs only the K-th of N disjoint slices of
-//!   the (test, run) pairs, dealt round-robin (pair `(run - 1) × tests +
-//!   test` goes to slice `pair mod N + 1`): N machines run `--shard 1/N` …
+//!   the (test, run) pairs: run r (from 1) of the t-th test selected (from
+//!   0) goes to slice `(t + r - 1) mod N + 1`, so each test's runs go
+//!   round-robin over the slices. N machines run `--shard 1/N` …
 //!   `--shard N/N` of one sweep. Run numbers, and so `--sim` seeds and log
 //!   names, are those of the whole sweep, so a failing seed replays the same
 //!   whatever the sharding; `dstest merge` combines the slices' `--json`.
@@ -313,14 +314,16 @@ struct Shard {
 }
 
 impl Shard {
-    /// Whether run `run` (from 1) of test `test` (from 0, among `tests`) is
-    /// this slice's: the pairs are numbered run by run, each run's tests in
-    /// turn, and dealt round-robin. The number of a pair depends neither on
-    /// `--sequential` nor on the rounds of `--loop`, so the slices of any
-    /// N are disjoint and together make the whole sweep.
-    fn owns(&self, test: usize, run: usize, tests: usize) -> bool {
-        let pair = (run - 1).saturating_mul(tests).saturating_add(test);
-        pair % self.count == self.index - 1
+    /// Whether run `run` (from 1) of test `test` (from 0) is this slice's:
+    /// that of `(test + run - 1) mod N`. Each test's runs go round-robin
+    /// over the slices, each test starting one slice further, so every
+    /// slice gets its share of every test even when N divides the number of
+    /// tests (a plain round-robin over the pairs would give each slice whole
+    /// tests). A pair's slice depends neither on `--sequential` nor on the
+    /// rounds of `--loop`, so the slices are disjoint and together make the
+    /// whole sweep.
+    fn owns(&self, test: usize, run: usize) -> bool {
+        test.wrapping_add(run - 1) % self.count == self.index - 1
     }
 }
 
@@ -898,7 +901,7 @@ impl<'a> Session<'a> {
                 };
                 (test, done + iteration + 1)
             })
-            .filter(|&(test, run)| shard.is_none_or(|s| s.owns(test, run, count)))
+            .filter(|&(test, run)| shard.is_none_or(|s| s.owns(test, run)))
             .collect();
         let mut per_test = vec![0; count];
         for &(test, _) in &job_list {
