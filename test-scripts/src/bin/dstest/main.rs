@@ -134,7 +134,9 @@ const ERROR: u8 = 2;
 #[command(
     version,
     about = "Runs lab tests many times in parallel, each run in its own process with its own LAB_SEED.",
-    after_help = "Examples:\n  dstest 2A -n 100 -p 4\n  dstest backup_2b figure8 -n 50 --timeout 200\n\n\
+    after_help = "Examples:\n  dstest 2A -n 100 -p 4\n  dstest backup_2b figure8 -n 50 --timeout 200\n  \
+                  dstest 2B -n 1000 --sim --shard 3/8 --json shard-3.json   # machine 3 of 8\n  \
+                  dstest merge shard-1.json ... shard-8.json                # their one table\n\n\
                   Failed runs' logs hold their seed and the command that replays them."
 )]
 struct Cli {

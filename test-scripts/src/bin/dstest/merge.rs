@@ -15,6 +15,7 @@ use crate::{ERROR, signature};
 #[derive(Parser, Debug)]
 #[command(
     name = "dstest merge",
+    bin_name = "dstest merge",
     about = "Combines dstest --json summaries (the shards of a sweep) into one table and one exit \
              status: 0 if every run passed, 1 if any failed, 2 on a bad file or an incomplete \
              shard."
