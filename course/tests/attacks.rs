@@ -247,8 +247,12 @@ fn a_build_that_never_ends_is_stopped() {
         "{}",
         graded.output("initial_election_2a")
     );
+    // Only a guard against a grader that waits for ever: "timed out" above
+    // is what says the build timeout fired. The total includes building
+    // the framework, which no timeout limits and which alone can take two
+    // minutes on a busy two-core machine.
     assert!(
-        graded.took < Duration::from_secs(120),
+        graded.took < Duration::from_secs(300),
         "took {:?}",
         graded.took
     );
