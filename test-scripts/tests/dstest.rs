@@ -490,12 +490,22 @@ fn which_names_the_lab_of_a_test_or_the_closest_tests() {
             .output()
             .unwrap()
     };
-    let found = which("basic_3a");
-    assert!(found.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&found.stdout).trim(),
-        "-p kvraft --test kvraft_test"
-    );
+    for (test, args) in [
+        ("basic_3a", "-p kvraft --test kvraft_test"),
+        // Both labs' hardening suites are `hardening_test`.
+        (
+            "late_duplicates_are_not_applied_again_3a_plus",
+            "-p kvraft --test hardening_test",
+        ),
+        (
+            "votes_survive_a_crash_2c_plus",
+            "-p raft --test hardening_test",
+        ),
+    ] {
+        let found = which(test);
+        assert!(found.status.success(), "{test}");
+        assert_eq!(String::from_utf8_lossy(&found.stdout).trim(), args);
+    }
     let typo = which("no_such_test_2b");
     assert_eq!(typo.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&typo.stderr);
