@@ -35,6 +35,7 @@ pub fn student_dirs() -> Vec<String> {
         .iter()
         .map(|lab| format!("{}/src/", lab.package))
         .collect();
+    dirs.sort();
     dirs.dedup();
     dirs
 }

@@ -239,6 +239,7 @@ pub fn check_tree(root: &Path) -> Result<Vec<Violation>, io::Error> {
     let mut found = Vec::new();
     let mut packages: Vec<&str> = labs::LABS.iter().map(|lab| lab.package).collect();
     // A lab's suites share its package: walk each once.
+    packages.sort_unstable();
     packages.dedup();
     for package in packages {
         let src = format!("{package}/src");

@@ -13,7 +13,7 @@
 //! has a controller cluster and three replica groups on one network):
 //!
 //! ```text
-//! let cluster = Cluster::new(&net, names)      -- server i is `names[i]` on the network
+//! let cluster = Cluster::new(&net, n)          -- servers 0..n on the network
 //! cluster.start(i, |ends, persister| (server, services))   -- fresh ends, saved state
 //! cluster.shutdown(i)                          -- keep what it saved, kill it
 //! cluster.connect(i, &to); cluster.disconnect(i, &from); cluster.partition(&p1, &p2)
@@ -52,14 +52,12 @@ struct Members<S: ?Sized> {
 }
 
 impl<S: Member + ?Sized> Cluster<S> {
-    /// A cluster of `names.len()` servers, none started; server `i` will
-    /// be `names[i]` on `net`. `label` tells this cluster's threads apart
-    /// from another's in the kill check (lab 4's groups).
-    pub fn new(net: &Network, names: Vec<Name>, label: &str) -> Cluster<S> {
-        let n = names.len();
+    /// A cluster of `n` servers, none started; server `i` is called `i`
+    /// on `net`.
+    pub fn new(net: &Network, n: usize) -> Cluster<S> {
         Cluster {
             net: net.clone(),
-            names,
+            names: (0..n).map(Name::from).collect(),
             members: Mutex::new(Members {
                 servers: (0..n).map(|_| None).collect(),
                 // Go makes a persister at a server's first start; an empty
@@ -67,7 +65,7 @@ impl<S: Member + ?Sized> Cluster<S> {
                 saved: (0..n).map(|_| Persister::new()).collect(),
                 endnames: vec![Vec::new(); n],
             }),
-            kills: KillCheck::labelled(label),
+            kills: KillCheck::default(),
         }
     }
 

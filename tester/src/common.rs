@@ -165,8 +165,6 @@ pub const KILL_GRACE: Duration = Duration::from_secs(1).saturating_add(labrpc::M
 /// the simulation it does nothing.
 #[derive(Default)]
 pub struct KillCheck {
-    /// Tells these peers' threads from other clusters' (lab 4).
-    label: String,
     /// Each peer's current tag (empty before its first start).
     tags: Mutex<Vec<String>>,
     /// (tag, peer, when it was killed).
@@ -175,19 +173,10 @@ pub struct KillCheck {
 }
 
 impl KillCheck {
-    /// A check for peers whose threads' tags begin with `label` (empty for
-    /// the only cluster of a test).
-    pub fn labelled(label: &str) -> KillCheck {
-        KillCheck {
-            label: label.to_string(),
-            ..KillCheck::default()
-        }
-    }
-
     /// Runs `f`, which starts peer `peer`, with its threads tagged.
     pub fn start<R>(&self, peer: usize, f: impl FnOnce() -> R) -> R {
         let n = self.starts.fetch_add(1, Ordering::Relaxed);
-        let tag = format!("{}peer {peer} (start {n})", self.label);
+        let tag = format!("peer {peer} (start {n})");
         {
             let mut tags = self.tags.lock();
             if tags.len() <= peer {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use ::raft::{ApplyMsg, Command, Raft, dlog};
-use labrpc::{Name, Network};
+use labrpc::Network;
 use labrt::channel::{self, Receiver};
 use labrt::sync::atomic::{AtomicBool, Ordering};
 use labrt::sync::{Arc, Mutex, Weak};
@@ -106,7 +106,7 @@ impl<C: Command + PartialEq> Config<C> {
         let cfg = Config(Arc::new(Inner {
             n,
             snapshot,
-            peers: Cluster::new(&net, (0..n).map(Name::from).collect(), ""),
+            peers: Cluster::new(&net, n),
             connected: Mutex::new(vec![false; n]),
             logs: Arc::new(Mutex::new(Logs {
                 logs: vec![BTreeMap::new(); n],
@@ -373,12 +373,6 @@ impl<C: Command + PartialEq> Config<C> {
     /// leader's snapshots, and some mistakes need one that does.
     pub fn pause_snapshots(&self, i: usize, paused: bool) {
         self.0.logs.lock().paused[i] = paused;
-    }
-
-    /// The highest index peer `i` applied (0: none).
-    pub fn last_applied(&self, i: usize) -> usize {
-        let logs = self.0.logs.lock();
-        logs.logs[i].last_key_value().map_or(0, |(&k, _)| k)
     }
 
     /// Checks that every connected peer is in the same term; returns it

@@ -42,7 +42,7 @@ impl Config {
         ::raft::debug::reset_clock();
         let net = Network::new();
         let cfg = Config(Arc::new(Inner {
-            servers: Cluster::new(&net, (0..n).map(Name::from).collect(), ""),
+            servers: Cluster::new(&net, n),
             watchdog: Watchdog::start(),
             net,
         }));

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ::raft::dlog;
-use labrpc::{ClientEnd, Name, Network};
+use labrpc::{ClientEnd, Network};
 use labrt::rand::SliceRandom;
 use labrt::sync::atomic::{AtomicU64, Ordering};
 use labrt::sync::{Arc, Mutex};
@@ -199,7 +199,7 @@ impl Config {
             n,
             maxraftstate,
             service,
-            servers: Cluster::new(&net, (0..n).map(Name::from).collect(), ""),
+            servers: Cluster::new(&net, n),
             clerks: Mutex::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(n as u64 + 1000),
             ops: AtomicU64::new(0),

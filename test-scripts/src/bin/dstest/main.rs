@@ -122,7 +122,7 @@ use rand::{Rng, SeedableRng};
 
 use report::{RunRecord, Summary, TestRuns};
 use select::Candidate;
-use test_scripts::labs::{LABS, Lab};
+use test_scripts::labs::{self, LABS, Lab};
 use test_scripts::runner::{self, RunResult, RunSpec, TestBinary, Verdict};
 
 /// The exit code after Ctrl-C, as for a shell command ended by SIGINT.
@@ -452,13 +452,9 @@ fn which(test: &str) -> ExitCode {
             }
         }
     }
-    // Two labs' suites may share a target's name (each lab's
-    // hardening_test): the suite is the one whose file lists the test.
-    let suite = LABS.iter().find(|lab| {
-        lab.test_names(Path::new("."))
-            .is_ok_and(|names| names.iter().any(|name| name == test))
-    });
-    match suite {
+    // The suite whose file lists the test: two labs' suites may share a
+    // target's name (each lab's hardening_test).
+    match labs::lab_of_test(Path::new("."), test).ok().flatten() {
         Some(lab) => {
             println!("-p {} --test {}", lab.package, lab.test_target);
             ExitCode::SUCCESS
