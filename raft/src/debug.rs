@@ -22,8 +22,9 @@
 //! Topics: TIMR (timers), VOTE, LEAD (leadership), TERM, LOG1 (sending
 //! entries), LOG2 (receiving entries), CMIT (commits and applies), PERS
 //! (persistence), SNAP (snapshots), DROP (ignored RPCs and replies), CLNT
-//! (KV clients and servers), CTRL (the shard controller), TEST (the
-//! tester), INFO, WARN, ERRO.
+//! (KV clients and servers), CTRL (the shard controller), SHKV (the
+//! sharded KV service's clerks and groups), TEST (the tester), INFO, WARN,
+//! ERRO.
 
 use std::fmt;
 use std::io::Write;
@@ -47,13 +48,14 @@ pub enum Topic {
     Drop,
     Clnt,
     Ctrl,
+    Shkv,
     Test,
     Info,
     Warn,
     Erro,
 }
 
-const ALL: [Topic; 16] = [
+const ALL: [Topic; 17] = [
     Topic::Timr,
     Topic::Vote,
     Topic::Lead,
@@ -66,6 +68,7 @@ const ALL: [Topic; 16] = [
     Topic::Drop,
     Topic::Clnt,
     Topic::Ctrl,
+    Topic::Shkv,
     Topic::Test,
     Topic::Info,
     Topic::Warn,
@@ -88,6 +91,7 @@ impl Topic {
             Topic::Drop => "DROP",
             Topic::Clnt => "CLNT",
             Topic::Ctrl => "CTRL",
+            Topic::Shkv => "SHKV",
             Topic::Test => "TEST",
             Topic::Info => "INFO",
             Topic::Warn => "WARN",

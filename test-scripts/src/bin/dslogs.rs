@@ -43,7 +43,7 @@ use console::Style;
 
 /// The topics of raft/src/debug.rs and their colors, xterm 256-color codes
 /// close to those of MIT's dslogs.
-const TOPICS: [(&str, u8); 16] = [
+const TOPICS: [(&str, u8); 17] = [
     ("TIMR", 247),
     ("VOTE", 73),
     ("LEAD", 179),
@@ -56,6 +56,7 @@ const TOPICS: [(&str, u8); 16] = [
     ("DROP", 203),
     ("CLNT", 29),
     ("CTRL", 37),
+    ("SHKV", 135),
     ("TEST", 197),
     ("INFO", 252),
     ("WARN", 214),
