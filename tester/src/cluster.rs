@@ -14,6 +14,7 @@
 //!
 //! ```text
 //! let cluster = Cluster::new(&net, n)          -- servers 0..n on the network
+//! let cluster = Cluster::named(&net, names)    -- or servers with these names
 //! cluster.start(i, |ends, persister| (server, services))   -- fresh ends, saved state
 //! cluster.shutdown(i)                          -- keep what it saved, kill it
 //! cluster.connect(i, &to); cluster.disconnect(i, &from); cluster.partition(&p1, &p2)
@@ -55,9 +56,16 @@ impl<S: Member + ?Sized> Cluster<S> {
     /// A cluster of `n` servers, none started; server `i` is called `i`
     /// on `net`.
     pub fn new(net: &Network, n: usize) -> Cluster<S> {
+        Cluster::named(net, (0..n).map(Name::from).collect())
+    }
+
+    /// A cluster of servers called `names` on `net` (lab 4's
+    /// `"server-101-2"`), none started; server `i` is `names[i]`.
+    pub fn named(net: &Network, names: Vec<Name>) -> Cluster<S> {
+        let n = names.len();
         Cluster {
             net: net.clone(),
-            names: (0..n).map(Name::from).collect(),
+            names,
             members: Mutex::new(Members {
                 servers: (0..n).map(|_| None).collect(),
                 // Go makes a persister at a server's first start; an empty
@@ -118,7 +126,9 @@ impl<S: Member + ?Sized> Cluster<S> {
             members.saved[i] = members.saved[i].copy();
             members.saved[i].clone()
         };
-        let (server, services) = self.kills.start(i, || start(ends, persister));
+        let (server, services) = self
+            .kills
+            .start(i, &self.names[i], || start(ends, persister));
         let srv = Server::new();
         for service in services {
             srv.add_service(service);

@@ -46,8 +46,14 @@ pub fn eprint_live(text: &str) {
 /// It starts on a line of its own: cargo's test runner has just written
 /// `test initial_election_2a ... ` without ending its line.
 pub fn print_begin(description: &str) {
+    print_begin_as(&format!("{description} ..."));
+}
+
+/// [`print_begin`] with the line as given: some of lab 4B's Go titles have
+/// no space before the dots (`Test: unreliable 1...`).
+pub fn print_begin_as(line: &str) {
     crate::verdict::begin();
-    print_live(&format!("\n{description} ...\n"));
+    print_live(&format!("\n{line}\n"));
 }
 
 /// Prints the line of a test that passed: `  ... Passed --`, the seconds it
@@ -163,50 +169,66 @@ pub const KILL_GRACE: Duration = Duration::from_secs(1).saturating_add(labrpc::M
 /// [`KillCheck::check`] fails the test if any of a killed peer's threads
 /// is still alive and ran more than [`KILL_GRACE`] after the kill. Outside
 /// the simulation it does nothing.
+///
+/// A tag holds the peer's name on the network, so that the clusters of one
+/// network (lab 4's controllers and three groups, each with its own
+/// `KillCheck`) never share one.
 #[derive(Default)]
 pub struct KillCheck {
-    /// Each peer's current tag (empty before its first start).
-    tags: Mutex<Vec<String>>,
-    /// (tag, peer, when it was killed).
-    killed: Mutex<Vec<(String, usize, Instant)>>,
+    /// Each peer's current tag (empty before its first start), and how
+    /// messages call it.
+    tags: Mutex<Vec<(String, String)>>,
+    /// (tag, how messages call the peer, when it was killed).
+    killed: Mutex<Vec<(String, String, Instant)>>,
     starts: AtomicU64,
 }
 
 impl KillCheck {
-    /// Runs `f`, which starts peer `peer`, with its threads tagged.
-    pub fn start<R>(&self, peer: usize, f: impl FnOnce() -> R) -> R {
+    /// Runs `f`, which starts peer `peer`, called `name` on the network,
+    /// with its threads tagged.
+    pub fn start<R>(&self, peer: usize, name: &Name, f: impl FnOnce() -> R) -> R {
         let n = self.starts.fetch_add(1, Ordering::Relaxed);
-        let tag = format!("peer {peer} (start {n})");
+        let label = server_label(name);
+        let tag = format!("{label} (start {n})");
         {
             let mut tags = self.tags.lock();
             if tags.len() <= peer {
-                tags.resize(peer + 1, String::new());
+                tags.resize(peer + 1, Default::default());
             }
-            tags[peer].clone_from(&tag);
+            tags[peer] = (tag.clone(), label);
         }
         labrt::sim::tag_threads(&tag, f)
     }
 
     /// Records that peer `peer` was killed just now.
     pub fn killed(&self, peer: usize) {
-        let tag = self.tags.lock().get(peer).cloned().unwrap_or_default();
-        self.killed.lock().push((tag, peer, Instant::now()));
+        let (tag, label) = self.tags.lock().get(peer).cloned().unwrap_or_default();
+        self.killed.lock().push((tag, label, Instant::now()));
     }
 
     /// Fails the test if a killed peer's threads still run.
     #[track_caller]
     pub fn check(&self) {
-        for (tag, peer, at) in self.killed.lock().iter() {
+        for (tag, label, at) in self.killed.lock().iter() {
             let running = labrt::sim::still_running(tag, *at + KILL_GRACE);
             if !running.is_empty() {
                 fatal(format!(
-                    "server {peer} was killed {:.1} s ago, but its threads {} still run: a \
+                    "{label} was killed {:.1} s ago, but its threads {} still run: a \
                      killed peer's long-running threads must check killed() and return",
                     at.elapsed().as_secs_f64(),
                     group_thread_names(&running).join(", ")
                 ));
             }
         }
+    }
+}
+
+/// How failure messages call a server: `server 2` for labs 2 and 3, whose
+/// servers are numbered; lab 4's by their names, `server-101-2`.
+fn server_label(name: &Name) -> String {
+    match name {
+        Name::Int(i) => format!("server {i}"),
+        Name::Str(s) => s.clone(),
     }
 }
 

@@ -44,9 +44,13 @@
 pub mod cluster;
 pub mod common;
 pub mod faults;
+#[cfg(any(feature = "kvraft", feature = "shardkv"))]
+mod history;
 #[cfg(feature = "kvraft")]
 pub mod kvraft;
 pub mod raft;
 #[cfg(feature = "shardctrler")]
 pub mod shardctrler;
+#[cfg(feature = "shardkv")]
+pub mod shardkv;
 pub mod verdict;

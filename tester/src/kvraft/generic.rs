@@ -2,53 +2,24 @@
 //! `kvraft/test_test.go` that the tests share, with `GenericTest` and
 //! `GenericTestSpeed`, which most tests are.
 
-use std::sync::LazyLock;
-
 use labrt::channel;
+use labrt::sync::Arc;
 use labrt::sync::atomic::{AtomicBool, Ordering};
-use labrt::sync::{Arc, Mutex};
 use labrt::thread::{self, JoinHandle};
 use labrt::time::{Duration, Instant, sleep};
-use linearizability::{Budget, KvModel, KvOperation, check_history, format_kv_history};
+use linearizability::{Budget, KvOperation};
 
 use super::config::{Client, Config};
 use crate::common::print_live;
 use crate::fatal;
 use crate::faults;
+pub use crate::history::OpLog;
+use crate::history::{check_linearizable, logged};
 
 /// The tests' allowance for an election: they sleep this long where they
 /// want a new leader, and the partitioner keeps a partition this long, or a
 /// little longer.
 pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// Operations are timed from here: a fixed instant of the process
-/// (monotonic, as Go's are since 2022).
-static T0: LazyLock<Instant> = LazyLock::new(Instant::now);
-
-fn since_t0() -> u64 {
-    T0.elapsed().as_nanos() as u64
-}
-
-/// The completed operations of a test, for the linearizability check.
-/// Clones share the log.
-#[derive(Clone, Default)]
-pub struct OpLog(Arc<Mutex<Vec<KvOperation>>>);
-
-impl OpLog {
-    pub fn new() -> OpLog {
-        OpLog::default()
-    }
-
-    fn append(&self, op: KvOperation) {
-        self.0.lock().push(op);
-    }
-
-    /// The operations logged so far, leaving the log empty: a history holds
-    /// every value read, and can be large.
-    pub fn take(&self) -> Vec<KvOperation> {
-        std::mem::take(&mut *self.0.lock())
-    }
-}
 
 /// Runs one clerk operation, counts it, and logs it (with its call and
 /// return times) if a log is given, under client id `cli`.
@@ -58,13 +29,8 @@ fn timed<T>(
     op: impl FnOnce() -> T,
     record: impl FnOnce(&T, u64, u64) -> KvOperation,
 ) -> T {
-    let start = since_t0();
-    let result = op();
-    let end = since_t0();
+    let result = logged(log, op, record);
     cfg.op();
-    if let Some(log) = log {
-        log.append(record(&result, start, end));
-    }
     result
 }
 
@@ -396,32 +362,8 @@ pub fn generic_test(p: Generic) {
         }
     }
 
-    let history = op_log.take();
-    save_history(&history);
-    if let Err(failure) = check_history(KvModel, history, &Budget::default()) {
-        fatal!("{failure}");
-    }
+    check_linearizable(&op_log, &Budget::default());
     cfg.end();
-}
-
-/// With `LAB_SAVE_HISTORY=<dir>`, writes the test's history to
-/// `<dir>/<test name>.edn` (the format of porcupine's recorded histories),
-/// for the checker's benchmark or a closer look.
-fn save_history(history: &[KvOperation]) {
-    let Some(dir) = std::env::var_os("LAB_SAVE_HISTORY") else {
-        return;
-    };
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("kvraft")
-        .replace("::", "-");
-    let path = std::path::Path::new(&dir).join(format!("{test}.edn"));
-    let written = std::fs::create_dir_all(&dir)
-        .and_then(|()| std::fs::write(&path, format_kv_history(history)));
-    match written {
-        Ok(()) => print_live(&format!("info: wrote the history to {}\n", path.display())),
-        Err(e) => print_live(&format!("info: cannot write {}: {e}\n", path.display())),
-    }
 }
 
 /// One client of [`generic_test`]: until `done`, appends or gets at even

@@ -1,0 +1,92 @@
+//! The history of a key/value test's clerk operations, and its
+//! linearizability check: what lab 3's tester (`kvraft`) and lab 4B's
+//! (`shardkv`) share. A test logs each completed operation with its call
+//! and return times ([`logged`]) and checks the whole [`OpLog`] at the end
+//! ([`check_linearizable`]), which fails with the checker's explanation and
+//! the path of its HTML visualization.
+
+use std::sync::LazyLock;
+
+use labrt::sync::{Arc, Mutex};
+use labrt::time::Instant;
+use linearizability::{Budget, KvModel, KvOperation, check_history, format_kv_history};
+
+use crate::common::print_live;
+use crate::fatal;
+
+/// Operations are timed from here: a fixed instant of the process
+/// (monotonic, as Go's are since 2022).
+static T0: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+fn since_t0() -> u64 {
+    T0.elapsed().as_nanos() as u64
+}
+
+/// The completed operations of a test, for the linearizability check.
+/// Clones share the log.
+#[derive(Clone, Default)]
+pub struct OpLog(Arc<Mutex<Vec<KvOperation>>>);
+
+impl OpLog {
+    pub fn new() -> OpLog {
+        OpLog::default()
+    }
+
+    fn append(&self, op: KvOperation) {
+        self.0.lock().push(op);
+    }
+
+    /// The operations logged so far, leaving the log empty: a history holds
+    /// every value read, and can be large.
+    pub fn take(&self) -> Vec<KvOperation> {
+        std::mem::take(&mut *self.0.lock())
+    }
+}
+
+/// Runs one clerk operation and, if a log is given, logs it: `record` makes
+/// the entry from the result and the call and return times.
+pub(crate) fn logged<T>(
+    log: Option<&OpLog>,
+    op: impl FnOnce() -> T,
+    record: impl FnOnce(&T, u64, u64) -> KvOperation,
+) -> T {
+    let start = since_t0();
+    let result = op();
+    let end = since_t0();
+    if let Some(log) = log {
+        log.append(record(&result, start, end));
+    }
+    result
+}
+
+/// Fails the test unless the operations logged in `log` are linearizable
+/// (or the checker cannot tell within `budget`, and the budget is not
+/// strict).
+#[track_caller]
+pub(crate) fn check_linearizable(log: &OpLog, budget: &Budget) {
+    let history = log.take();
+    save_history(&history);
+    if let Err(failure) = check_history(KvModel, history, budget) {
+        fatal!("{failure}");
+    }
+}
+
+/// With `LAB_SAVE_HISTORY=<dir>`, writes the test's history to
+/// `<dir>/<test name>.edn` (the format of porcupine's recorded histories),
+/// for the checker's benchmark or a closer look.
+fn save_history(history: &[KvOperation]) {
+    let Some(dir) = std::env::var_os("LAB_SAVE_HISTORY") else {
+        return;
+    };
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("kvraft")
+        .replace("::", "-");
+    let path = std::path::Path::new(&dir).join(format!("{test}.edn"));
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&path, format_kv_history(history)));
+    match written {
+        Ok(()) => print_live(&format!("info: wrote the history to {}\n", path.display())),
+        Err(e) => print_live(&format!("info: cannot write {}: {e}\n", path.display())),
+    }
+}
