@@ -118,8 +118,20 @@ fn handout_of_this_repository() {
         server.contains("// Your code here.") && !server.contains("SOLUTION"),
         "server.rs has no stub, or a marker left:\n{server}"
     );
+    // Lab 4B's crate is a student crate too: its solution regions are gone.
+    let shardkv =
+        fs::read_to_string(out.join("shardkv/src/server.rs")).expect("the handout has shardkv");
+    assert!(
+        shardkv.contains("// Your definitions here: what goes in the Raft log.")
+            && !shardkv.contains("fn poller"),
+        "shardkv/src/server.rs has no stub, or the reference's poller:\n{shardkv}"
+    );
     for kept in [
         "docs/lab2-raft.md",
+        "docs/lab4-shardkv.md",
+        "shardctrler/tests/shardctrler_test.rs",
+        "shardkv/tests/shardkv_test.rs",
+        "tester/src/shardkv.rs",
         "docs/lab3-kvraft.md",
         "kvraft/tests/kvraft_test.rs",
         "tester/src/kvraft/generic.rs",

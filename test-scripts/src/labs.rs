@@ -276,7 +276,39 @@ mod tests {
             lab("late_duplicates_are_not_applied_again_3a_plus"),
             Some("kvraft")
         );
+        assert_eq!(lab("basic_4a"), Some("shardctrler"));
+        assert_eq!(lab("join_leave_4b"), Some("shardkv"));
+        assert_eq!(lab("challenge2_partial_4b"), Some("shardkv"));
         assert_eq!(lab("no_such_test_2b"), None);
+    }
+
+    /// Lab 4 is two rows, one per part, each its own package: a part finds
+    /// its row, a test its package, a file its owner.
+    #[test]
+    fn one_lab_may_have_a_row_per_part() {
+        let labs = parse_table(
+            "4 A shardctrler shardctrler_test client common server\n\
+             4 B shardkv shardkv_test client common server\n",
+        )
+        .unwrap();
+        assert_eq!(labs[0].part_names(), ["4A"]);
+        assert_eq!(labs[1].part_names(), ["4B"]);
+        assert_eq!(labs[1].test_file, "shardkv/tests/shardkv_test.rs");
+        assert!(labs[1].owns("shardkv/src/server.rs") && !labs[0].owns("shardkv/src/server.rs"));
+        for (test, part) in [
+            ("multi_4a", "4A"),
+            ("join_leave_4b", "4B"),
+            ("challenge1_delete_4b", "4B"),
+        ] {
+            assert_eq!(part_of(test).as_deref(), Some(part), "{test}");
+        }
+        // And so in the repository's table.
+        let suites: Vec<(&str, &str)> = LABS
+            .iter()
+            .filter(|lab| lab.lab == "4")
+            .map(|lab| (lab.parts, lab.package))
+            .collect();
+        assert_eq!(suites, [("A", "shardctrler"), ("B", "shardkv")]);
     }
 
     #[test]
@@ -287,6 +319,8 @@ mod tests {
             "raft/src/raft/deep/er.rs",
             "kvraft/src/server.rs",
             "kvraft/src/client/retry.rs",
+            "shardctrler/src/common.rs",
+            "shardkv/src/server.rs",
         ] {
             assert!(is_student_file(path), "{path}");
         }
@@ -297,6 +331,7 @@ mod tests {
             "raft/src/raft/",
             "raft/tests/raft_test.rs",
             "kvraft/src/lib.rs",
+            "shardkv/src/lib.rs",
             "tester/src/raft.rs",
             "raft/Cargo.toml",
         ] {
