@@ -66,7 +66,10 @@ impl Points {
         self.parts.iter().map(|(p, _)| p.as_str())
     }
 
-    /// The points of each of `tests`, all of `part`.
+    /// The points of each of `tests`, all of `part` (every test of it: a
+    /// test of `part` the table gives points to must be among them, so that
+    /// a misspelt name is an error, not a test whose points go to the
+    /// others).
     pub fn max_scores(&self, part: &str, tests: &[String]) -> Result<Vec<f64>, String> {
         let total = self
             .parts
@@ -74,6 +77,15 @@ impl Points {
             .find(|(p, _)| p == part)
             .map(|(_, v)| *v)
             .ok_or_else(|| format!("the points table has no line for part {part}"))?;
+        if let Some(unknown) = self
+            .tests
+            .keys()
+            .find(|t| part_of(t).as_deref() == Some(part) && !tests.contains(*t))
+        {
+            return Err(format!(
+                "the points table gives points to {unknown}, but part {part} has no such test"
+            ));
+        }
         let own: f64 = tests.iter().filter_map(|t| self.tests.get(t)).sum();
         let shared = tests
             .iter()
@@ -334,6 +346,43 @@ mod tests {
         assert_eq!(points.max_scores("2A", &tests).unwrap(), [5.0, 5.0, 5.0]);
         let err = points.max_scores("2C", &tests).unwrap_err();
         assert!(err.contains("no line for part 2C"), "{err}");
+    }
+
+    /// Lab 4B's challenges: listed at 0, they leave 4B's points to the
+    /// other tests, and a course may give them some.
+    #[test]
+    fn a_test_at_zero_points_leaves_its_share_to_the_others() {
+        let table = "4B 80\nchallenge1_delete_4b 0\nchallenge2_partial_4b 0\n";
+        let points = Points::parse(table).unwrap();
+        let mut tests: Vec<String> = (1..=10).map(|i| format!("t{i}_4b")).collect();
+        tests.extend(["challenge1_delete_4b", "challenge2_partial_4b"].map(String::from));
+        let scores = points.max_scores("4B", &tests).unwrap();
+        assert_eq!(scores[..10], [8.0; 10]);
+        assert_eq!(scores[10..], [0.0, 0.0]);
+        let report = Report {
+            tests: vec![
+                result("t1_4b", 1, true, 8.0),
+                result("challenge1_delete_4b", 11, false, 0.0),
+            ],
+            execution_time: Duration::from_secs(1),
+        };
+        assert_eq!((report.score(), report.max_score()), (8.0, 8.0));
+        assert!(
+            report.table().contains("total: 8.00 / 8 points"),
+            "{}",
+            report.table()
+        );
+        let given = Points::parse("4B 80\nchallenge1_delete_4b 5\n").unwrap();
+        let scores = given.max_scores("4B", &tests).unwrap();
+        assert_eq!(scores[10], 5.0);
+        assert!(
+            (scores.iter().sum::<f64>() - 80.0).abs() < 1e-9,
+            "{scores:?}"
+        );
+        // A misspelt name is an error, not 0 points for a test that is not there.
+        let misspelt = Points::parse("4B 80\nchallenge1_delet_4b 0\n").unwrap();
+        let err = misspelt.max_scores("4B", &tests).unwrap_err();
+        assert!(err.contains("challenge1_delet_4b"), "{err}");
     }
 
     #[test]
