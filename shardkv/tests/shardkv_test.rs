@@ -4,7 +4,7 @@
 //! (`Test: static shards ...`; some have no space before the dots) and then
 //! `  ... Passed`. The last three are the no-credit challenges.
 //!
-//! Where raftlab differs from MIT (docs/lab4-shardkv.md lists it too):
+//! Where raftlab differs from MIT:
 //! - The title is printed once the config exists, whose making arms the
 //!   grader's verdict; a watchdog ends a test that runs past 120 s, where Go
 //!   checks the limit only after the test returns (and hangs before).

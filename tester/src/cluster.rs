@@ -102,6 +102,13 @@ impl<S: Member + ?Sized> Cluster<S> {
         self.members.lock().servers.clone()
     }
 
+    /// The indices of the servers that run (started and not shut down).
+    pub fn running(&self) -> Vec<usize> {
+        let members = self.members.lock();
+        let servers = members.servers.iter().enumerate();
+        servers.filter_map(|(i, s)| s.as_ref().map(|_| i)).collect()
+    }
+
     /// The names of the ends server `i` sends through, to each server.
     pub fn endnames(&self, i: usize) -> Vec<String> {
         self.members.lock().endnames[i].clone()

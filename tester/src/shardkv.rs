@@ -33,6 +33,7 @@ use std::collections::BTreeMap;
 
 use labrpc::{ClientEnd, Name, Network};
 use labrt::sync::{Arc, Mutex};
+use labrt::time::Duration;
 use linearizability::{Budget, KvOperation};
 use persister::Persister;
 use shardctrler::ShardCtrler;
@@ -51,7 +52,7 @@ const NGROUPS: usize = 3;
 
 /// How long Unreliable 3 lets the linearizability checker search (Go's
 /// `linearizabilityCheckTimeout`).
-const LINEARIZABILITY_CHECK_TIMEOUT: labrt::time::Duration = labrt::time::Duration::from_secs(1);
+const LINEARIZABILITY_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The harness for one sharded key/value test. A handle: clones share the
 /// same servers, for the clerk threads of a test. Everything is shut down
@@ -193,14 +194,7 @@ impl Config {
         // it was off the network). Only running peers are connected: a
         // shut-down peer's old ends must stay off, since its instance may
         // still run.
-        let running: Vec<usize> = group
-            .servers
-            .servers()
-            .iter()
-            .enumerate()
-            .filter_map(|(j, server)| server.as_ref().map(|_| j))
-            .collect();
-        group.servers.connect(i, &running);
+        group.servers.connect(i, &group.servers.running());
     }
 
     /// Shuts server `i` of group `gi` down, keeping what it persisted: its
