@@ -27,7 +27,9 @@ python3 -m zipfile -e target/autograder/autograder.zip "$ag/source"
 # that python restores, so run both scripts with bash.
 cp "$ag/source/run_autograder" "$ag/run_autograder"
 cp raft/src/raft.rs "$ag/submission/raft/src/"
-grep -rq "SOLUTION BEGIN" "$ag/source/raft/src" "$ag/source/kvraft/src" &&
+# Every lab's student directory: the src/ of each package of the labs table.
+mapfile -t student_dirs < <(awk '!/^[ \t]*(#|$)/ { print $3 "/src" }' test-scripts/labs.txt | sort -u)
+grep -rq "SOLUTION BEGIN" "${student_dirs[@]/#/$ag/source/}" &&
     fail "the autograder holds the reference solution"
 
 echo "== check-autograder: setup.sh"

@@ -3,8 +3,11 @@
 # handout must build without a warning and pass `make lint`, and its
 # `make test-2a` must fail the way a student's first run does, with the
 # tester's "expected one leader, got none" (lab 3's basic_3a with "get wrong
-# value", lab 4's basic_4a with "wanted 1 groups, got 0"): not with a compile error, a panic, or a test that runs into
-# the 120-second limit.
+# value", lab 4's basic_4a with "wanted 1 groups, got 0"): not with a compile
+# error, a panic, or a test that runs into the 120-second limit. Lab 4B's
+# stubs can only fail by that limit (their handlers answer WrongLeader, so
+# the clerk retries for ever): static_shards_4b must end there, in the
+# simulation, with its clerk the thread that waits.
 #
 # usage: course/check-handout.sh   (from anywhere in the repository)
 #
@@ -81,5 +84,25 @@ case $status in
 esac
 if ! grep -q "wanted 1 groups, got 0" "$logs/test-4a.log"; then
     fail "make test-4a failed, but not with the tester's \"wanted 1 groups, got 0\" (see above)"
+fi
+
+echo "== check-handout: make test-one T=static_shards_4b SIM=1 in the handout (the stubs must fail it)"
+# The stub server answers every request WrongLeader, so the test's first Put
+# retries until the watchdog ends the test. In the simulation the 120 s are
+# virtual and pass in seconds (on real threads they would cost CI two
+# minutes), and the watchdog names where each thread waits: the test's own
+# thread in the clerk's retry loop.
+status=0
+timeout --kill-after=10 300 make test-one T=static_shards_4b SIM=1 >"$logs/test-4b.log" 2>&1 || status=$?
+cat "$logs/test-4b.log"
+case $status in
+    0) fail "static_shards_4b passed on the stubs" ;;
+    124 | 137) fail "static_shards_4b hung in the simulation, and was killed after 300 s" ;;
+esac
+if ! grep -q "test took longer than 120 seconds" "$logs/test-4b.log"; then
+    fail "static_shards_4b failed, but not by the tester's 120-second limit (see above)"
+fi
+if ! grep -q "'static_shards_4b' blocked .* at shardkv/src/client.rs" "$logs/test-4b.log"; then
+    fail "static_shards_4b ran into the limit, but its clerk is not what waited (see above)"
 fi
 echo "check-handout: OK: the handout builds, passes make lint, and its lab tests fail as they should"
