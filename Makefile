@@ -31,8 +31,9 @@ help:
 	@echo "make test-2a                   the 2A tests (likewise test-2b, test-2c, test-2d)"
 	@echo "make test-2                    all of lab 2"
 	@echo "make test-3a                   the 3A tests (likewise test-3b); make test-3: all of lab 3"
+	@echo "make test-4a                   the 4A tests (likewise test-4b); make test-4: all of lab 4"
 	@echo "make test-hardening            tests beyond MIT's, each for a classic mistake (test-hardening-2, -3: one lab)"
-	@echo "make test-one T=NAME           one test by its name, e.g. T=initial_election_2a or T=basic_3a"
+	@echo "make test-one T=NAME           one test by its name, e.g. T=initial_election_2a, basic_3a, join_leave_4b"
 	@echo "make stress TESTS=2A N=100 P=4 run tests many times in parallel, each with its own seed"
 	@echo "  ... SIM=1                    any test target in the deterministic simulation (virtual time)"
 	@echo "make dslogs LOG=FILE           pretty-print a LAB_LOG log (ARGS='-c 3' for columns)"
@@ -46,8 +47,8 @@ help:
 	    echo "make grade SUBMISSION=DIR      grade a student's tree (its student files, in a sandbox)"; \
 	    echo "make autograder                Gradescope's autograder zip, in target/autograder"; \
 	    echo "make handout                   write the student handout to target/handout/raftlab"; \
-	    echo "make check-handout             make the handout; build, lint and test-2a it as CI does"; \
-	    echo "make mutants LAB=2 SUITE=all SHARD=0/8   mutation testing of the solution regions (docs/staff.md)"; \
+	    echo "make check-handout             make the handout; build, lint and test it as CI does"; \
+	    echo "make mutants LAB=2 SUITE=all SHARD=0/8   mutation testing of the solution regions (LAB=4B: a part; docs/staff.md)"; \
 	fi
 
 build:
@@ -59,7 +60,8 @@ test:
 
 # make test-2a (a part), test-2 (a lab), test-hardening, test-hardening-2:
 # one cargo run per test suite the table lists for it, a name filter picking
-# the part. Every suite runs, even after a failure.
+# the part (test-4 runs 4A's suite, then 4B's). Every suite runs, even after
+# a failure.
 test-%:
 	@suites=$$(awk -v goal='$*' -f test-scripts/labs.awk $(LABS_TABLE)); \
 	if [ -z "$$suites" ]; then \
@@ -131,7 +133,7 @@ autograder:
 HANDOUT = target/handout/raftlab
 
 # Mutation testing of the reference's solution regions (staff; docs/staff.md):
-# LAB, SUITE (mit or all: with the hardening tests), SHARD=K/N for CI matrices;
+# LAB (2, 3, 4A, 4B), SUITE (mit or all: with the hardening tests), SHARD=K/N for CI matrices;
 # ARGS passes cargo-mutants options, e.g. ARGS='--timeout 120'.
 LAB ?= 2
 SUITE ?= mit

@@ -10,8 +10,10 @@
 # caught if a test fails, missed if every seed passes, a timeout if the run
 # outlasts --timeout (a hang), unviable if it does not compile.
 #
-# --lab names a lab of test-scripts/labs.txt (2, 3, 4): its package, student
-# modules and suites come from there. --suite mit runs MIT's tests only
+# --lab names a lab of test-scripts/labs.txt (2, 3), or the part of one whose
+# parts are suites of their own (4A, 4B: lab 4's controller and sharded
+# service are two packages): its package, student modules and suites come
+# from there. --suite mit runs MIT's tests only
 # (raft_test, kvraft_test, ...); --suite all adds the lab's hardening suite
 # (its `2+` line), if it has one.
 # --shard K/N runs the K-th of N round-robin shards (K from 0), for CI
@@ -25,7 +27,7 @@
 # the run completed, whatever the score; non-zero on a usage error or when
 # the unmutated tree fails its own tests (the baseline).
 #
-# usage: test-scripts/mutants.sh [--lab 2|3|4] [--suite mit|all] [--shard K/N] [--list] [cargo-mutants args]
+# usage: test-scripts/mutants.sh [--lab 2|3|4A|4B] [--suite mit|all] [--shard K/N] [--list] [cargo-mutants args]
 #        (make mutants LAB=2 SUITE=all SHARD=0/8)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,13 +54,25 @@ while [ $# -gt 0 ]; do
         *) extra+=("$1"); shift ;;
     esac
 done
-# The lab's line in the labs table: lab, parts, package, MIT's target, modules.
-row=$(awk -v lab="$lab" '!/^[ \t]*#/ && $1 == lab' test-scripts/labs.txt)
+# The lab's line in the labs table: lab, parts, package, MIT's target, modules;
+# with a part (4B), the line of the lab that lists that part.
+number=$lab part=''
+if [[ $lab =~ ^[0-9]+[A-Za-z]$ ]]; then
+    number=${lab%?} part=$(tr '[:lower:]' '[:upper:]' <<<"${lab: -1}")
+    lab=$number$part
+fi
+row=$(awk -v lab="$number" -v part="$part" \
+    '!/^[ \t]*(#|$)/ && $1 == lab && (part == "" || index($2, part))' test-scripts/labs.txt)
 [ -n "$row" ] || { echo "mutants: no lab '$lab' in test-scripts/labs.txt" >&2; usage; }
+if [ "$(wc -l <<<"$row")" -gt 1 ]; then
+    parts=$(awk '{ print $1 $2 }' <<<"$row" | paste -sd' ')
+    echo "mutants: lab $lab has a suite per part ($parts); name one of them" >&2
+    usage
+fi
 read -r _ _ package mit modules <<<"$row"
 files=()
 for m in $modules; do files+=("$package/src/$m.rs"); done
-timeout=$([ "$lab" = 2 ] && echo 60 || echo 120)
+timeout=$([ "$number" = 2 ] && echo 60 || echo 120)
 case $suite in mit | all) ;; *) echo "mutants: --suite is mit or all, not '$suite'" >&2; usage ;; esac
 if [ -n "$shard" ] && ! [[ $shard =~ ^[0-9]+/[0-9]+$ && ${shard%/*} -lt ${shard#*/} ]]; then
     echo "mutants: --shard is K/N with 0 <= K < N, not '$shard'" >&2
@@ -82,7 +96,8 @@ installed=$(cargo-mutants mutants --version | awk '{print $2}')
 # builds only these binaries too.
 targets=("$mit")
 if [ "$suite" = all ]; then
-    hardening=$(awk -v lab="$lab+" '!/^[ \t]*#/ && $1 == lab { print $4 }' test-scripts/labs.txt)
+    hardening=$(awk -v lab="$number+" -v part="$part" \
+        '!/^[ \t]*#/ && $1 == lab && (part == "" || index($2, part)) { print $4 }' test-scripts/labs.txt)
     if [ -n "$hardening" ]; then
         targets+=("$hardening")
     else

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # How fast the deterministic simulation runs the labs: seeds 1..SEEDS of
 # every test of each of MIT's suites in test-scripts/labs.txt (lab 2's
-# raft_test, lab 3's kvraft_test, lab 4A's shardctrler_test), in a release
+# raft_test, lab 3's kvraft_test, lab 4A's shardctrler_test and 4B's
+# shardkv_test; a lab with a suite per part is reported by part), in a release
 # build, each seed a process that runs all of the lab's tests (each test
 # seeded with that seed), WORKERS processes at a time. Prints the wall time
 # and seeds per second for each lab, and any failing seed with the command
@@ -15,8 +16,12 @@ workers=${2:-2}
 case "$seeds$workers" in *[!0-9]*) echo "usage: $0 [SEEDS [WORKERS]] (whole numbers)" >&2; exit 2 ;; esac
 
 echo "== building the lab tests (release)"
-# lab, package and target of each suite of the table but the hardening ones.
-suites=$(awk '!/^[ \t]*(#|$)/ && $1 !~ /\+$/ { print $1, $3, $4 }' test-scripts/labs.txt)
+# lab, package and target of each suite of the table but the hardening ones;
+# the lab is named with its parts (4A, 4B) when it has a suite per part.
+suites=$(awk '!/^[ \t]*(#|$)/ && $1 !~ /\+$/ {
+        k++; lab[k] = $1; parts[k] = $2; package[k] = $3; target[k] = $4; rows[$1]++ }
+    END { for (i = 1; i <= k; i++) print (rows[lab[i]] > 1 ? lab[i] parts[i] : lab[i]), package[i], target[i] }' \
+    test-scripts/labs.txt)
 packages=$(awk '{ printf " -p %s", $2 }' <<<"$suites")
 # shellcheck disable=SC2086 # one word per package flag
 json=$(cargo test --release --no-run $packages --message-format=json 2>/dev/null)
