@@ -96,6 +96,12 @@ pub enum Op {
         config_num: usize,
         shards: Vec<usize>,
     },
+    /// A new leader's first entry. Raft commits the entries of earlier
+    /// terms only along with one of the leader's own, and a group whose
+    /// shards all wait on a move gets no client requests: without this,
+    /// a restarted group could wait for ever on the steps it logged before
+    /// the crash.
+    Nop,
 }
 
 /// A `Get`, `Put` or `Append`, and who sent it.
@@ -243,7 +249,7 @@ impl Machine {
                 }
             }
             // A late copy of a step of an earlier config: already done.
-            Op::Install { .. } | Op::Delete { .. } | Op::Deleted { .. } => {}
+            Op::Install { .. } | Op::Delete { .. } | Op::Deleted { .. } | Op::Nop => {}
         }
         Outcome::ok(String::new())
     }
@@ -638,8 +644,14 @@ impl ShardKv {
     /// old owners what arrived, every [`POLL_INTERVAL`] or as soon as an
     /// applied change calls for it.
     fn poller(self: Arc<Self>, mut ctrler: shardctrler::Clerk, kicked: Receiver<()>) {
+        let mut nop_term = 0;
         while !self.killed() {
-            if self.rf.get_state().1 {
+            let (term, is_leader) = self.rf.get_state();
+            if is_leader {
+                if term != nop_term {
+                    self.propose(Op::Nop);
+                    nop_term = term;
+                }
                 self.poll(&mut ctrler);
             }
             let _ = kicked.recv_timeout(POLL_INTERVAL);
@@ -744,6 +756,7 @@ fn op_name(op: &Op) -> String {
         Op::Deleted { config_num, shards } => {
             format!("deleted {shards:?} of config {config_num}")
         }
+        Op::Nop => "nop".to_string(),
     }
 }
 
