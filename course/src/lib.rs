@@ -17,5 +17,6 @@
 
 pub mod grade;
 pub mod handout;
+pub mod refusal;
 pub mod regions;
 pub mod stage;

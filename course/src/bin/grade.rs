@@ -11,7 +11,9 @@
 //! 1. it reads only the student files from DIR ([`course::stage`]);
 //! 2. it checks them with the source gate (`test_scripts::gate`): a lab
 //!    whose files break a rule scores 0, with the rule's message and
-//!    file:line, and nothing of it is built or run;
+//!    file:line, and nothing of it is built or run; so does every lab built
+//!    on those files (labs 3 and 4 on the student's Raft, 4B on their 4A;
+//!    [`course::refusal`]);
 //! 3. it stages them in a fresh copy of the handout under the work
 //!    directory (default `target/grading`) and builds each lab's tests
 //!    there, on its own (a lab that does not compile costs only its own
@@ -43,9 +45,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use course::grade::{Points, Report, TestResult, cap_output, normalize_part, part_of};
-use course::handout;
+use course::handout::{self, Handout};
+use course::refusal;
 use course::stage::{self, Submission};
-use test_scripts::gate;
 use test_scripts::labs::{HARNESS, LABS};
 use test_scripts::runner::{self, RunSpec, TestBinary};
 use test_scripts::sandbox::Sandbox;
@@ -202,7 +204,7 @@ fn stage_and_build(
         println!("grade: not graded (a framework file; the grader uses its own): {ignored}");
     }
     let mut labs = vec![LabState::Unbuilt; LABS.len()];
-    refuse(&mut labs, submission, args.skip_gate);
+    refuse(&mut labs, submission, &base, args.skip_gate)?;
     let stage_dir = work.join("stage");
     let staging = Instant::now();
     stage::stage(&base, submission, &stage_dir)?;
@@ -265,42 +267,38 @@ enum LabState {
     Failed(String),
 }
 
-/// Fails every lab whose files the submission could not give, or whose
-/// files break a rule of the gate.
-fn refuse(labs: &mut [LabState], submission: &Submission, skip_gate: bool) {
-    let mut reasons: Vec<Vec<String>> = vec![Vec::new(); LABS.len()];
-    for (lab, problem) in &submission.problems {
-        reasons[*lab].push(problem.clone());
-    }
-    if !skip_gate {
-        for (path, contents) in &submission.files {
-            // Every suite of the lab that owns the file (MIT's and the
-            // hardening suite) is refused with it.
-            let owners: Vec<usize> = (0..LABS.len()).filter(|&i| LABS[i].owns(path)).collect();
-            if owners.is_empty() {
-                continue;
-            }
-            let source = String::from_utf8_lossy(contents);
-            for violation in gate::check_source(path, &source) {
-                for &lab in &owners {
-                    reasons[lab].push(violation.to_string());
-                }
-            }
-        }
-    }
-    for (lab, reasons) in reasons.into_iter().enumerate() {
+/// Fails every suite built on files the submission could not give, or on
+/// files that break a rule of the gate: its own package's, or those of a
+/// student package it depends on (lab 3 on the student's Raft, 4B on their
+/// 4A controller too; [`refusal`] reads which from `base`'s manifests).
+fn refuse(
+    labs: &mut [LabState],
+    submission: &Submission,
+    base: &Handout,
+    skip_gate: bool,
+) -> Result<(), String> {
+    let manifest = |dir: &str| {
+        let path = match dir {
+            "" => "Cargo.toml".to_string(),
+            dir => format!("{dir}/Cargo.toml"),
+        };
+        let file = base.files.iter().find(|f| f.path == path)?;
+        String::from_utf8(file.contents.clone()).ok()
+    };
+    let built_on = refusal::built_on(&LABS, manifest)
+        .map_err(|e| format!("cannot tell which labs build on which: {e}"))?;
+    let refusals = refusal::refusals(submission, &built_on, skip_gate);
+    for (lab, reasons) in refusals.into_iter().enumerate() {
         if reasons.is_empty() {
             continue;
         }
+        let name = refusal::suite_name(&LABS[lab]);
         for reason in &reasons {
-            println!("grade: lab {}: {reason}", LABS[lab].package);
+            println!("grade: lab {name}: {reason}");
         }
-        labs[lab] = LabState::Failed(format!(
-            "the submission's {} files were refused; nothing of them was built or run:\n{}",
-            LABS[lab].package,
-            reasons.join("\n")
-        ));
+        labs[lab] = LabState::Failed(refusal::refusal_message(&LABS[lab], &reasons));
     }
+    Ok(())
 }
 
 /// Holds the work directory for this grading: two gradings at once would
@@ -334,11 +332,17 @@ fn build_labs(
     unsafe { std::env::set_var("CARGO_TARGET_DIR", target) };
     std::env::set_current_dir(stage)
         .map_err(|e| format!("cannot enter {}: {e}", stage.display()))?;
+    let wanted: Vec<usize> = (0..LABS.len())
+        .filter(|&i| matches!(labs[i], LabState::Unbuilt) && tests.iter().any(|(l, _)| *l == i))
+        .collect();
+    if wanted.is_empty() {
+        // Every selected suite was refused: nothing will run, so nothing
+        // is built, the framework included.
+        return Ok(target.join("debug").join("sandbox"));
+    }
     let launcher = build_framework(target)?;
-    for (i, lab) in LABS.iter().enumerate() {
-        if !matches!(labs[i], LabState::Unbuilt) || !tests.iter().any(|(l, _)| *l == i) {
-            continue;
-        }
+    for i in wanted {
+        let lab = &LABS[i];
         let building = Instant::now();
         labs[i] = match build(lab.package, lab.test_target, args.build_timeout) {
             Ok(binary) => {
