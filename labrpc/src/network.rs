@@ -230,11 +230,16 @@ impl ClientEnd {
     /// If the server has no such method, if `A` or `R` are not the types
     /// its handler takes and returns, or if the handler panicked; each
     /// message names the method.
+    #[track_caller]
     pub fn call<A, R>(&self, svc_meth: &str, args: &A) -> Option<R>
     where
         A: Serialize + DeserializeOwned + Debug + 'static,
         R: DeserializeOwned + 'static,
     {
+        // labrt's lock-discipline check: a call made while holding a lock
+        // is reported at the caller's line; the waits inside are the call's.
+        let _calling =
+            labrt::discipline::calling(svc_meth, MAX_NETWORK_DELAY, std::panic::Location::caller());
         let net = &self.net;
         if net.done.load(Ordering::Acquire) {
             return None;

@@ -23,6 +23,7 @@
 use std::fmt;
 use std::panic::Location;
 
+use crate::discipline::{self, Op};
 use crate::sim_channel::{self, End};
 use crate::time::{Duration, Instant};
 
@@ -77,6 +78,7 @@ impl<T> Sender<T> {
     #[inline]
     #[track_caller]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
+        let _waiting = self.may_wait(Location::caller());
         match &self.0 {
             Flavor::Real(tx) => tx.send(msg),
             Flavor::Sim(tx) => tx
@@ -98,6 +100,7 @@ impl<T> Sender<T> {
     #[inline]
     #[track_caller]
     pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        let _waiting = self.may_wait(Location::caller());
         match &self.0 {
             Flavor::Real(tx) => tx.send_timeout(msg, timeout),
             Flavor::Sim(tx) => {
@@ -117,6 +120,24 @@ impl<T> Sender<T> {
         }
     }
 
+    /// The channel's capacity, `None` if unbounded.
+    #[inline]
+    pub fn capacity(&self) -> Option<usize> {
+        match &self.0 {
+            Flavor::Real(tx) => tx.capacity(),
+            Flavor::Sim(tx) => tx.capacity(),
+        }
+    }
+
+    /// A send that may have to wait (on a rendezvous channel, or a full
+    /// bounded one) is a blocking operation for the lock-discipline
+    /// checker; one on an unbounded channel, or with room, never waits.
+    #[inline]
+    fn may_wait(&self, at: &'static Location<'static>) -> Option<discipline::Blocking> {
+        let cap = self.capacity()?;
+        (cap == 0 || self.len() >= cap).then(|| discipline::blocking(Op::Send(cap), at))
+    }
+
     /// Whether no message is waiting in the channel.
     #[inline]
     pub fn is_empty(&self) -> bool {
@@ -129,11 +150,24 @@ impl<T> Receiver<T> {
     #[inline]
     #[track_caller]
     pub fn recv(&self) -> Result<T, RecvError> {
+        let at = Location::caller();
         match &self.0 {
-            Flavor::Real(rx) => rx.recv(),
-            Flavor::Sim(rx) => rx
-                .recv(&world(), None, Location::caller())
-                .map_err(|_| RecvError),
+            Flavor::Real(rx) => {
+                // The check always; the mark for the dump only if it waits.
+                let record = discipline::check(Op::Recv, at);
+                match rx.try_recv() {
+                    Ok(msg) => Ok(msg),
+                    Err(TryRecvError::Disconnected) => Err(RecvError),
+                    Err(TryRecvError::Empty) => {
+                        let _waiting = record.map(|r| discipline::mark(r, Op::Recv.waiting(), at));
+                        rx.recv()
+                    }
+                }
+            }
+            Flavor::Sim(rx) => {
+                let _waiting = discipline::blocking(Op::Recv, at);
+                rx.recv(&world(), None, at).map_err(|_| RecvError)
+            }
         }
     }
 
@@ -150,9 +184,21 @@ impl<T> Receiver<T> {
     #[inline]
     #[track_caller]
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        let at = Location::caller();
         match &self.0 {
-            Flavor::Real(rx) => rx.recv_timeout(timeout),
+            Flavor::Real(rx) => {
+                let record = discipline::check(Op::Recv, at);
+                match rx.try_recv() {
+                    Ok(msg) => Ok(msg),
+                    Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+                    Err(TryRecvError::Empty) => {
+                        let _waiting = record.map(|r| discipline::mark(r, Op::Recv.waiting(), at));
+                        rx.recv_timeout(timeout)
+                    }
+                }
+            }
             Flavor::Sim(rx) => {
+                let _waiting = discipline::blocking(Op::Recv, at);
                 let world = world();
                 let deadline = world.elapsed() + timeout;
                 rx.recv(&world, Some(deadline), Location::caller())
@@ -164,9 +210,14 @@ impl<T> Receiver<T> {
     #[inline]
     #[track_caller]
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        let at = Location::caller();
         match &self.0 {
-            Flavor::Real(rx) => rx.recv_deadline(deadline.into_std()),
+            Flavor::Real(rx) => {
+                let _waiting = discipline::blocking(Op::Recv, at);
+                rx.recv_deadline(deadline.into_std())
+            }
             Flavor::Sim(rx) => {
+                let _waiting = discipline::blocking(Op::Recv, at);
                 let world = world();
                 let deadline = crate::time::sim_deadline(&world, deadline);
                 rx.recv(&world, Some(deadline), Location::caller())

@@ -25,6 +25,11 @@
 //! * [`rand`] — random numbers from one seeded source (in the simulation,
 //!   one for each test). Set `LAB_SEED=<n>` to fix the seed; otherwise one
 //!   is drawn and [`rand::seed`] reports it.
+//! * [`discipline`] — the lock-discipline checker, always on: a wait
+//!   begun while holding a `Mutex` (an RPC, a send on the apply channel, a
+//!   receive, a sleep, a join), a mutex locked twice by one thread (a panic
+//!   at once), two locks taken in opposite orders; the testers print its
+//!   findings after each test (`LAB_STRICT=1`: they fail it).
 //! * [`sim`] — with `LAB_SIM=1`, all of the above run in a deterministic
 //!   simulation: labrt threads become coroutines that take turns on the
 //!   test's thread, chosen at each labrt call by a generator seeded with
@@ -56,6 +61,7 @@
 
 pub mod channel;
 pub mod collections;
+pub mod discipline;
 pub mod rand;
 pub mod sim;
 mod sim_channel;

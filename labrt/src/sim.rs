@@ -38,7 +38,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::panic::Location;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -47,6 +47,8 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+use crate::discipline::Record;
 
 /// The virtual time that passes at each scheduling point: the simulated
 /// machine does 200,000 labrt operations a second, about what this kind of
@@ -101,7 +103,23 @@ impl std::hash::Hasher for AddressHasher {
 }
 
 /// Whether `LAB_SIM=1`: labrt then simulates every thread that uses it.
+#[inline]
 pub fn enabled() -> bool {
+    // One load on the paths of every lock and unlock (0: not read yet).
+    static ENABLED: AtomicU8 = AtomicU8::new(0);
+    match ENABLED.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            let on = read_enabled();
+            ENABLED.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+            on
+        }
+    }
+}
+
+#[cold]
+fn read_enabled() -> bool {
     static ENABLED: OnceLock<bool> = OnceLock::new();
     *ENABLED.get_or_init(|| match std::env::var("LAB_SIM") {
         Err(_) => false,
@@ -139,7 +157,11 @@ pub fn dump(headline: &str) -> Option<String> {
 /// Outside the simulation it only runs `f`.
 pub fn tag_threads<R>(tag: &str, f: impl FnOnce() -> R) -> R {
     let Some(world) = world() else {
-        return f();
+        // On real threads the tag is for the thread dump only.
+        let outer = crate::discipline::replace_tag(Some(Arc::from(tag)));
+        let result = f();
+        crate::discipline::replace_tag(outer);
+        return result;
     };
     let me = world.inner.borrow().current;
     let tag: Rc<str> = Rc::from(tag);
@@ -199,10 +221,15 @@ impl Drop for Slot {
 
 /// The simulated world of the current OS thread (made at its first labrt
 /// call), or `None` when the simulation is off.
+#[inline]
 pub(crate) fn world() -> Option<Rc<World>> {
     if !enabled() {
         return None;
     }
+    simulated_world()
+}
+
+fn simulated_world() -> Option<Rc<World>> {
     Some(WORLD.with(|w| {
         w.0.borrow_mut()
             .get_or_insert_with(|| Rc::new(World::new()))
@@ -216,6 +243,8 @@ pub(crate) struct World {
     inner: RefCell<Inner>,
     /// What the stall watchdog (an OS thread) sees of the world.
     progress: Arc<Progress>,
+    /// The lock-discipline findings of this world's test.
+    checker: RefCell<crate::discipline::Checker>,
 }
 
 /// How long a simulated thread may run without coming back to the
@@ -356,6 +385,9 @@ struct Thread {
     catch_depth: u32,
     /// `None` for the main thread, and while the thread runs.
     coroutine: Option<Coroutine<(), (), (), DefaultStack>>,
+    /// Its locks and waits, for the lock-discipline checker; `None` once
+    /// it is done.
+    record: Option<Arc<Record>>,
     yielder: *const Yielder<(), ()>,
 }
 
@@ -391,6 +423,7 @@ impl World {
             .unwrap_or_else(|e| panic!("labrt: cannot start the simulation's watchdog: {e}"));
         World {
             progress,
+            checker: RefCell::default(),
             base: std::time::Instant::now(),
             inner: RefCell::new(Inner {
                 rng: StdRng::seed_from_u64(seed ^ 0x5eed_5eed_5eed_5eed),
@@ -406,6 +439,7 @@ impl World {
                     last_ran: Duration::ZERO,
                     catch_depth: 0,
                     coroutine: None,
+                    record: crate::discipline::own_record(),
                     yielder: std::ptr::null(),
                 }],
                 current: MAIN,
@@ -469,9 +503,12 @@ impl World {
             });
             let tid = w.threads.len();
             let world = Rc::clone(self);
+            let record = Record::new(name.clone(), true, None);
+            let ours = record.clone();
             let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), ()>, ()| {
                 world.inner.borrow_mut().threads[tid].yielder = yielder;
-                drop(world);
+                crate::discipline::set_current(&ours);
+                drop((world, ours));
                 f();
             });
             self.progress.names.lock().push(name.clone());
@@ -486,6 +523,7 @@ impl World {
                 last_ran: Duration::ZERO,
                 catch_depth: 0,
                 coroutine: Some(coroutine),
+                record: Some(record),
                 yielder: std::ptr::null(),
             });
             w.ready.push(tid);
@@ -615,6 +653,23 @@ impl World {
             // set it when it started and is suspended only from here.
             unsafe { (*yielder).suspend(()) };
         }
+        self.resume_record(me);
+    }
+
+    /// Points the lock-discipline checker at thread `tid`'s record: it
+    /// runs now.
+    fn resume_record(&self, tid: Tid) {
+        if let Some(record) = &self.inner.borrow().threads[tid].record {
+            crate::discipline::set_current(record);
+        }
+    }
+
+    /// Runs `f` on this world's lock-discipline findings.
+    pub(crate) fn with_checker<R>(
+        &self,
+        f: impl FnOnce(&mut crate::discipline::Checker) -> R,
+    ) -> R {
+        f(&mut self.checker.borrow_mut())
     }
 
     /// The scheduler, on the main thread's stack: runs other threads until
@@ -630,11 +685,14 @@ impl World {
                 .take()
                 .expect("a runnable thread has its coroutine");
             let result = coroutine.resume(());
+            // Back on the main thread's stack: its record is current.
+            self.resume_record(MAIN);
             let mut w = self.inner.borrow_mut();
             match result {
                 CoroutineResult::Yield(()) => w.threads[next].coroutine = Some(coroutine),
                 CoroutineResult::Return(()) => {
                     w.threads[next].state = State::Done;
+                    w.threads[next].record = None;
                     recycle(coroutine.into_stack());
                 }
             }

@@ -203,6 +203,10 @@ impl<T> End<T> {
         }
     }
 
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        self.channel.cap
+    }
+
     pub(crate) fn len(&self) -> usize {
         let st = self.channel.state.lock();
         // A rendezvous channel holds nothing: queued messages are senders

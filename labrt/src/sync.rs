@@ -27,18 +27,30 @@ use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 
+use crate::discipline::{self, Op};
 use crate::sim::World;
 use crate::time::{Duration, Instant};
 
 pub use std::sync::{Arc, Weak, atomic};
 
+use atomic::AtomicU64;
+
 /// A mutual-exclusion lock protecting a `T`.
 #[derive(Default)]
-pub struct Mutex<T: ?Sized>(parking_lot::Mutex<T>);
+pub struct Mutex<T: ?Sized> {
+    /// The lock's number for the lock-discipline checker, given at its
+    /// first lock (0 until then): see [`crate::discipline`].
+    id: AtomicU64,
+    inner: parking_lot::Mutex<T>,
+}
 
 /// Access to the data of a locked [`Mutex`]; the lock is released on drop.
 #[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct MutexGuard<'a, T: ?Sized>(ManuallyDrop<parking_lot::MutexGuard<'a, T>>);
+pub struct MutexGuard<'a, T: ?Sized> {
+    guard: ManuallyDrop<parking_lot::MutexGuard<'a, T>>,
+    /// The mutex's number (see [`Mutex`]).
+    id: u64,
+}
 
 /// The address that names a lock or a condvar to the simulation.
 fn address<T: ?Sized>(object: &T) -> usize {
@@ -49,58 +61,95 @@ impl<T> Mutex<T> {
     /// A new unlocked mutex holding `value`.
     #[inline]
     pub const fn new(value: T) -> Mutex<T> {
-        Mutex(parking_lot::Mutex::new(value))
+        Mutex {
+            id: AtomicU64::new(0),
+            inner: parking_lot::Mutex::new(value),
+        }
     }
 
     /// Consumes the mutex and returns the data.
     #[inline]
     pub fn into_inner(self) -> T {
-        self.0.into_inner()
+        self.inner.into_inner()
     }
 }
 
 impl<T: ?Sized> Mutex<T> {
     /// Blocks until the lock is free, then takes it.
+    ///
+    /// Panics if this thread holds the lock already (it would wait for
+    /// itself for ever), naming where it took it.
     #[inline]
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        let at = Location::caller();
+        let id = discipline::key(&self.id);
+        let record = discipline::locking(id, at);
         if let Some(world) = crate::sim::world() {
-            return self.lock_simulated(&world, Location::caller());
+            return self.lock_simulated(&world, id, at);
         }
-        MutexGuard(ManuallyDrop::new(self.0.lock()))
+        // A lock that is not free at once is marked as wanted while the
+        // thread waits: the thread dump shows who waits for it.
+        let guard = match self.inner.try_lock() {
+            Some(guard) => guard,
+            None => {
+                let _waiting = discipline::waiting_for_lock(id, at);
+                self.inner.lock()
+            }
+        };
+        discipline::push(record, id, at);
+        MutexGuard {
+            guard: ManuallyDrop::new(guard),
+            id,
+        }
     }
 
     /// Takes the lock if it is free right now.
     #[inline]
     #[track_caller]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        let guard = self.0.try_lock()?;
+        let guard = self.inner.try_lock()?;
+        let at = Location::caller();
         if let Some(world) = crate::sim::world() {
-            world.locked(address(&self.0), Location::caller());
+            world.locked(address(&self.inner), at);
         }
-        Some(MutexGuard(ManuallyDrop::new(guard)))
+        let id = discipline::key(&self.id);
+        discipline::acquired(id, at);
+        Some(MutexGuard {
+            guard: ManuallyDrop::new(guard),
+            id,
+        })
     }
 
     /// In the simulation a thread never blocks the OS thread on a lock:
     /// it waits (letting the holder run) until the lock is free, then
     /// takes it at once.
-    fn lock_simulated(&self, world: &World, at: &'static Location<'static>) -> MutexGuard<'_, T> {
-        wait_until_free(world, &self.0, "locking a Mutex", at);
-        let guard = self.0.lock();
-        world.locked(address(&self.0), at);
-        MutexGuard(ManuallyDrop::new(guard))
+    fn lock_simulated(
+        &self,
+        world: &World,
+        id: u64,
+        at: &'static Location<'static>,
+    ) -> MutexGuard<'_, T> {
+        wait_until_free(world, &self.inner, "locking a Mutex", at);
+        let guard = self.inner.lock();
+        world.locked(address(&self.inner), at);
+        discipline::acquired(id, at);
+        MutexGuard {
+            guard: ManuallyDrop::new(guard),
+            id,
+        }
     }
 
     /// The data, through a unique borrow (no locking needed).
     #[inline]
     pub fn get_mut(&mut self) -> &mut T {
-        self.0.get_mut()
+        self.inner.get_mut()
     }
 }
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.inner.fmt(f)
     }
 }
 
@@ -121,19 +170,30 @@ impl<T: ?Sized> MutexGuard<'_, T> {
     /// ```
     #[track_caller]
     pub fn unlocked<U>(guard: &mut Self, f: impl FnOnce() -> U) -> U {
-        let Some(world) = crate::sim::world() else {
-            return parking_lot::MutexGuard::unlocked(&mut guard.0, f);
-        };
+        let id = guard.id;
         let at = Location::caller();
-        let mutex = parking_lot::MutexGuard::mutex(&guard.0);
+        let Some(world) = crate::sim::world() else {
+            let site = discipline::suspend(id);
+            let result = parking_lot::MutexGuard::unlocked(&mut guard.guard, || {
+                let result = f();
+                discipline::locking(id, at);
+                result
+            });
+            discipline::acquired(id, site.unwrap_or(at));
+            return result;
+        };
+        let mutex = parking_lot::MutexGuard::mutex(&guard.guard);
         let object = address(mutex);
-        let result = parking_lot::MutexGuard::unlocked(&mut guard.0, || {
+        let site = discipline::suspend(id);
+        let result = parking_lot::MutexGuard::unlocked(&mut guard.guard, || {
             world.unlocked(object);
             let result = f();
+            discipline::locking(id, at);
             wait_until_free(&world, mutex, "locking a Mutex again", at);
             result
         });
         world.locked(object, at);
+        discipline::acquired(id, site.unwrap_or(at));
         result
     }
 }
@@ -161,9 +221,10 @@ fn wait_until_free<T: ?Sized>(
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        let object = address(parking_lot::MutexGuard::mutex(&self.0));
+        let object = address(parking_lot::MutexGuard::mutex(&self.guard));
         // SAFETY: the guard is dropped here once, and never used again.
-        unsafe { ManuallyDrop::drop(&mut self.0) };
+        unsafe { ManuallyDrop::drop(&mut self.guard) };
+        discipline::released(self.id);
         if let Some(world) = crate::sim::world() {
             world.unlocked(object);
         }
@@ -174,14 +235,14 @@ impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
-        &self.0
+        &self.guard
     }
 }
 
 impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
+        &mut self.guard
     }
 }
 
@@ -219,12 +280,12 @@ impl Condvar {
     #[inline]
     #[track_caller]
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
-        match crate::sim::world() {
+        self.wait_checked(guard, Location::caller(), |world, guard, at| match world {
             Some(world) => {
-                self.wait_simulated(&world, guard, None, Location::caller());
+                self.wait_simulated(world, guard, None, at);
             }
-            None => self.0.wait(&mut guard.0),
-        }
+            None => self.0.wait(guard),
+        });
     }
 
     /// Like [`wait`](Self::wait), giving up after `timeout`.
@@ -235,18 +296,15 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        match crate::sim::world() {
-            Some(world) => {
-                let deadline = world.elapsed() + timeout;
-                WaitTimeoutResult(self.wait_simulated(
-                    &world,
-                    guard,
-                    Some(deadline),
-                    Location::caller(),
-                ))
-            }
-            None => WaitTimeoutResult(self.0.wait_for(&mut guard.0, timeout).timed_out()),
-        }
+        self.wait_checked(guard, Location::caller(), |world, guard, at| {
+            WaitTimeoutResult(match world {
+                Some(world) => {
+                    let deadline = world.elapsed() + timeout;
+                    self.wait_simulated(world, guard, Some(deadline), at)
+                }
+                None => self.0.wait_for(guard, timeout).timed_out(),
+            })
+        })
     }
 
     /// Like [`wait`](Self::wait), giving up at `deadline`.
@@ -257,22 +315,37 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         deadline: Instant,
     ) -> WaitTimeoutResult {
-        match crate::sim::world() {
-            Some(world) => {
-                let deadline = crate::time::sim_deadline(&world, deadline);
-                WaitTimeoutResult(self.wait_simulated(
-                    &world,
-                    guard,
-                    Some(deadline),
-                    Location::caller(),
-                ))
-            }
-            None => WaitTimeoutResult(
-                self.0
-                    .wait_until(&mut guard.0, deadline.into_std())
-                    .timed_out(),
-            ),
-        }
+        self.wait_checked(guard, Location::caller(), |world, guard, at| {
+            WaitTimeoutResult(match world {
+                Some(world) => {
+                    let deadline = crate::time::sim_deadline(world, deadline);
+                    self.wait_simulated(world, guard, Some(deadline), at)
+                }
+                None => self.0.wait_until(guard, deadline.into_std()).timed_out(),
+            })
+        })
+    }
+
+    /// A wait, seen by the lock-discipline checker: no other lock may be
+    /// held, and the guard's lock is not held while the thread waits.
+    #[inline]
+    fn wait_checked<'a, T: ?Sized, R>(
+        &self,
+        guard: &mut MutexGuard<'a, T>,
+        at: &'static Location<'static>,
+        wait: impl FnOnce(
+            Option<&World>,
+            &mut parking_lot::MutexGuard<'a, T>,
+            &'static Location<'static>,
+        ) -> R,
+    ) -> R {
+        let id = guard.id;
+        let _waiting = discipline::blocking(Op::Condvar(id), at);
+        let site = discipline::suspend(id);
+        let world = crate::sim::world();
+        let result = wait(world.as_deref(), &mut guard.guard, at);
+        discipline::acquired(id, site.unwrap_or(at));
+        result
     }
 
     /// Wakes one waiting thread; returns whether there was one.
@@ -307,13 +380,13 @@ impl Condvar {
     fn wait_simulated<T: ?Sized>(
         &self,
         world: &World,
-        guard: &mut MutexGuard<'_, T>,
+        guard: &mut parking_lot::MutexGuard<'_, T>,
         deadline: Option<std::time::Duration>,
         at: &'static Location<'static>,
     ) -> bool {
-        let mutex = parking_lot::MutexGuard::mutex(&guard.0);
+        let mutex = parking_lot::MutexGuard::mutex(guard);
         let object = address(mutex);
-        let timed_out = parking_lot::MutexGuard::unlocked(&mut guard.0, || {
+        let timed_out = parking_lot::MutexGuard::unlocked(guard, || {
             world.unlocked(object);
             let timed_out = world.block("waiting on a Condvar", Some(address(self)), deadline, at);
             wait_until_free(

@@ -35,6 +35,10 @@ impl<T> JoinHandle<T> {
     /// Lab threads never return `Err`: a panic ends the process instead.
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
+        let _waiting = crate::discipline::blocking(
+            crate::discipline::Op::Join,
+            std::panic::Location::caller(),
+        );
         let mut result = self.0.result.lock();
         loop {
             if let Some(value) = result.take() {
@@ -106,10 +110,13 @@ where
             } else {
                 name
             };
+            let tag = crate::discipline::current_tag();
             pool_run(Box::new(move || {
+                crate::discipline::begin_lab_thread(&name, tag);
                 LAB_THREAD.with(|t| *t.borrow_mut() = Some(name));
                 run();
                 LAB_THREAD.with(|t| *t.borrow_mut() = None);
+                crate::discipline::end_lab_thread();
             }));
         }
     }

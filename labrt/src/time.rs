@@ -103,6 +103,10 @@ impl Sub<Instant> for Instant {
 /// Blocks the current thread for `d`.
 #[track_caller]
 pub fn sleep(d: Duration) {
+    let _waiting = crate::discipline::blocking(
+        crate::discipline::Op::Sleep(d),
+        std::panic::Location::caller(),
+    );
     match crate::sim::world() {
         Some(world) => {
             let deadline = world.elapsed() + d;

@@ -88,7 +88,24 @@ pub fn print_passed_as(line: &str) {
             fatal(divergence);
         }
     }
+    if labrt::discipline::warning().is_some() {
+        if labrt::discipline::strict() {
+            fatal(
+                "the test passed, but labrt's lock-discipline check found problems, and \
+                 LAB_STRICT=1 makes them failures",
+            );
+        }
+        if let Some(block) = labrt::discipline::warning() {
+            print_live(&block);
+        }
+    }
     crate::verdict::sign();
+}
+
+/// The lock-discipline findings of this test (see [`labrt::discipline`]),
+/// as a block to end a failure message with; empty if there are none.
+fn discipline_block() -> String {
+    labrt::discipline::warning().map_or(String::new(), |block| format!("\n{block}"))
 }
 
 /// `message` followed by the seed of this run: `... (LAB_SEED=123)`.
@@ -102,7 +119,7 @@ pub fn with_seed(message: impl std::fmt::Display) -> String {
 /// thread (an apply-channel reader) it ends the process, like `log.Fatalf`.
 #[track_caller]
 pub fn fatal(message: impl std::fmt::Display) -> ! {
-    panic!("{}", with_seed(message))
+    panic!("{}{}", with_seed(message), discipline_block())
 }
 
 /// `fatal!("only {} decided for index {}", nd, index)`: fails the test with
@@ -290,6 +307,8 @@ impl Watchdog {
     /// before any of the student's code runs.
     pub fn start() -> Watchdog {
         crate::verdict::arm();
+        // A test's lock-discipline findings are its own.
+        labrt::discipline::reset();
         let (stop, stopped) = channel::bounded::<()>(0);
         // libtest names a test's thread after the test; the watchdog's own
         // thread is named otherwise.
@@ -301,6 +320,7 @@ impl Watchdog {
             if let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TIME_LIMIT) {
                 // The first line is MIT's message (scripts grep for it).
                 eprint_live(&format!("\n{}\n", with_seed(TIMEOUT_MESSAGE)));
+                eprint_live(&discipline_block());
                 // In the simulation, say where every thread is stuck.
                 if let Some(dump) = labrt::sim::dump("the threads at the time limit") {
                     eprint_live(&dump);
