@@ -31,6 +31,7 @@ pub struct Call {
     pub args: Arc<Vec<u8>>,
     /// The caller's argument and reply types, which a replay must present.
     types: (TypeName, TypeName),
+    render_args: fn(&[u8]) -> String,
 }
 
 impl Call {
@@ -41,7 +42,13 @@ impl Call {
             method: req.method.clone(),
             args: Arc::new(req.args.clone()),
             types: (req.args_type, req.reply_type),
+            render_args: req.render_args,
         }
+    }
+
+    /// The arguments in their `Debug` form (decoded anew at each call).
+    pub fn args_debug(&self) -> String {
+        (self.render_args)(&self.args)
     }
 
     pub(crate) fn request(&self) -> Request {
@@ -50,6 +57,7 @@ impl Call {
             args: self.args.to_vec(),
             args_type: self.types.0,
             reply_type: self.types.1,
+            render_args: self.render_args,
         }
     }
 }
