@@ -125,9 +125,29 @@ pub fn enabled(topic: Topic) -> bool {
 
 /// Writes one log line; call it through [`dlog!`](crate::dlog).
 pub fn write(topic: Topic, peer: usize, message: fmt::Arguments<'_>) {
+    if let Some(sink) = SINK.get() {
+        sink(topic.name(), peer, &message.to_string());
+    }
+    if log_topics() & topic.bit() == 0 {
+        return;
+    }
     let ms = since_reset().as_millis();
     let line = format!("{ms:06} {} S{peer} {message}\n", topic.name());
     let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// Where a trace (`LAB_TRACE`, the tester's timeline) takes every line:
+/// the topic's name, the peer, the message.
+pub type Sink = fn(&'static str, usize, &str);
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Sends every `dlog!` line to `sink` from now on, whatever `LAB_LOG`
+/// says (stderr still gets only what `LAB_LOG` lets through). Only when
+/// `LAB_TRACE` is set are the lines formatted at all; the first sink set
+/// stays.
+pub fn set_sink(sink: Sink) {
+    let _ = SINK.set(sink);
 }
 
 /// Restarts the log clock; the tester calls it when a test begins.
@@ -151,7 +171,18 @@ fn origin() -> Instant {
     *ORIGIN.get_or_init(Instant::now)
 }
 
+/// The topics a `dlog!` formats: all of them while a trace records
+/// (`LAB_TRACE`), else those `LAB_LOG` lets through.
 fn topics() -> u32 {
+    static TOPICS: OnceLock<u32> = OnceLock::new();
+    *TOPICS.get_or_init(|| {
+        let tracing = std::env::var_os("LAB_TRACE").is_some_and(|p| !p.is_empty());
+        if tracing { u32::MAX } else { log_topics() }
+    })
+}
+
+/// The topics `LAB_LOG` lets through to stderr.
+fn log_topics() -> u32 {
     static TOPICS: OnceLock<u32> = OnceLock::new();
     *TOPICS.get_or_init(|| parse_topics(std::env::var("LAB_LOG").ok().as_deref()))
 }
