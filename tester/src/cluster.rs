@@ -27,6 +27,7 @@ use labrt::sync::{Arc, Mutex};
 use persister::Persister;
 
 use crate::common::{self, KillCheck};
+use crate::timeline::{Kind, Timeline};
 
 /// A server the tester can shut down.
 pub trait Member: Send + Sync {
@@ -40,6 +41,8 @@ pub struct Cluster<S: ?Sized> {
     names: Vec<Name>,
     members: Mutex<Members<S>>,
     kills: KillCheck,
+    /// The run's timeline, when `LAB_TRACE` records one.
+    timeline: std::sync::OnceLock<Timeline>,
 }
 
 struct Members<S: ?Sized> {
@@ -74,7 +77,39 @@ impl<S: Member + ?Sized> Cluster<S> {
                 endnames: vec![Vec::new(); n],
             }),
             kills: KillCheck::default(),
+            timeline: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Records this cluster's servers, ends and the tester's actions on
+    /// them in `timeline` (if any; see [`crate::timeline`]).
+    pub fn set_timeline(&self, timeline: &Option<Timeline>) {
+        if let Some(tl) = timeline {
+            for name in &self.names {
+                tl.lane_of(name);
+            }
+            let _ = self.timeline.set(tl.clone());
+        }
+    }
+
+    /// The timeline this cluster records in, if any.
+    pub fn timeline(&self) -> Option<&Timeline> {
+        self.timeline.get()
+    }
+
+    /// Server `i`'s lane in the timeline (0 without one).
+    pub fn lane(&self, i: usize) -> usize {
+        self.timeline
+            .get()
+            .map_or(0, |tl| tl.lane_of(&self.names[i]))
+    }
+
+    fn names_of(&self, servers: &[usize]) -> String {
+        let names: Vec<String> = servers
+            .iter()
+            .map(|&j| crate::timeline::lane_name(&self.names[j]))
+            .collect();
+        format!("[{}]", names.join(" "))
     }
 
     /// The number of servers.
@@ -125,6 +160,13 @@ impl<S: Member + ?Sized> Cluster<S> {
         start: impl FnOnce(Vec<ClientEnd>, Persister) -> (Arc<S>, Vec<Service>),
     ) -> Arc<S> {
         let (names, ends) = self.fresh_ends();
+        if let Some(tl) = self.timeline.get() {
+            let me = tl.lane_of(&self.names[i]);
+            for (j, end) in names.iter().enumerate() {
+                tl.name_end(end, me, tl.lane_of(&self.names[j]));
+            }
+            tl.mark(me, Kind::Start, "start");
+        }
         // a fresh persister holding what the old one held, so that what the
         // new instance gets is exactly the last state saved.
         let persister = {
@@ -160,6 +202,11 @@ impl<S: Member + ?Sized> Cluster<S> {
             members.servers[i].take()
         };
         if let Some(server) = server {
+            if let Some(tl) = self.timeline.get() {
+                let me = tl.lane_of(&self.names[i]);
+                tl.mark(me, Kind::Crash, "crash");
+                tl.down(me);
+            }
             server.kill();
             self.kills.killed(i);
         }
@@ -168,11 +215,25 @@ impl<S: Member + ?Sized> Cluster<S> {
     /// Enables the ends between server `i` and the servers in `to`, both
     /// ways (of the servers started so far).
     pub fn connect(&self, i: usize, to: &[usize]) {
+        if let Some(tl) = self.timeline.get() {
+            let what = format!("connect {} to {}", self.names_of(&[i]), self.names_of(to));
+            tl.mark(tl.lane_of(&self.names[i]), Kind::Net, &what);
+            tl.tester(Kind::Net, what);
+        }
         self.set_links(i, to, true);
     }
 
     /// Disables the ends between server `i` and the servers in `from`.
     pub fn disconnect(&self, i: usize, from: &[usize]) {
+        if let Some(tl) = self.timeline.get() {
+            let what = format!(
+                "disconnect {} from {}",
+                self.names_of(&[i]),
+                self.names_of(from)
+            );
+            tl.mark(tl.lane_of(&self.names[i]), Kind::Net, &what);
+            tl.tester(Kind::Net, what);
+        }
         self.set_links(i, from, false);
     }
 
@@ -187,10 +248,16 @@ impl<S: Member + ?Sized> Cluster<S> {
     /// Splits the servers in two parts, each connected within itself and
     /// cut off from the other (either may be empty).
     pub fn partition(&self, p1: &[usize], p2: &[usize]) {
+        if let Some(tl) = self.timeline.get() {
+            tl.tester(
+                Kind::Net,
+                format!("partition {} | {}", self.names_of(p1), self.names_of(p2)),
+            );
+        }
         for (part, other) in [(p1, p2), (p2, p1)] {
             for &i in part {
-                self.disconnect(i, other);
-                self.connect(i, part);
+                self.set_links(i, other, false);
+                self.set_links(i, part, true);
             }
         }
     }
@@ -236,11 +303,14 @@ impl<S: Member + ?Sized> Cluster<S> {
         let members = self.members.lock();
         for &j in others {
             // outgoing ends, then incoming ends (of servers started so far).
-            if let Some(name) = members.endnames[i].get(j) {
+            for name in [members.endnames[i].get(j), members.endnames[j].get(i)]
+                .into_iter()
+                .flatten()
+            {
                 self.net.enable(name, enabled);
-            }
-            if let Some(name) = members.endnames[j].get(i) {
-                self.net.enable(name, enabled);
+                if let Some(tl) = self.timeline.get() {
+                    tl.enable(name, enabled);
+                }
             }
         }
     }

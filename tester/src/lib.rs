@@ -53,4 +53,5 @@ pub mod raft;
 pub mod shardctrler;
 #[cfg(feature = "shardkv")]
 pub mod shardkv;
+pub mod timeline;
 pub mod verdict;

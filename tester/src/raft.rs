@@ -18,6 +18,7 @@ use crate::cluster::{Cluster, Member};
 use crate::common::{self, Watchdog, fatal};
 use crate::fatal;
 use crate::faults::{Event, Faults, Message};
+use crate::timeline::{Kind, Timeline};
 
 /// In snapshot mode, the apply-channel reader snapshots after every
 /// `SNAPSHOT_INTERVAL` entries: at indices 9, 19, 29, ...
@@ -58,6 +59,8 @@ struct Inner<C: Command + PartialEq> {
     leaders: Mutex<BTreeMap<u64, usize>>,
     /// The hardening tests' control of single messages.
     faults: Option<Faults>,
+    /// The run's timeline, when `LAB_TRACE` asks for one.
+    timeline: Option<Timeline>,
 }
 
 /// What the peers applied: the tester's copy of each one's committed log.
@@ -69,6 +72,8 @@ struct Logs<C> {
     paused: Vec<bool>,
     /// Where applies are reported, in a config with faults.
     events: Option<Faults>,
+    /// Where applies and snapshots are drawn, with each peer's lane.
+    timeline: Option<(Timeline, Vec<usize>)>,
     /// The highest index any peer applied.
     max_index: usize,
 }
@@ -103,16 +108,24 @@ impl<C: Command + PartialEq> Config<C> {
         common::warn_if_one_cpu();
         ::raft::debug::reset_clock();
         let net = Network::new();
+        let faults_tap = faults
+            .clone()
+            .map(|f| Arc::new(f) as Arc<dyn labrpc::tap::Tap>);
+        let timeline = Timeline::start(&net, faults_tap);
+        let peers = Cluster::new(&net, n);
+        peers.set_timeline(&timeline);
+        let lanes = (0..n).map(|i| peers.lane(i)).collect();
         let cfg = Config(Arc::new(Inner {
             n,
             snapshot,
-            peers: Cluster::new(&net, n),
+            peers,
             connected: Mutex::new(vec![false; n]),
             logs: Arc::new(Mutex::new(Logs {
                 logs: vec![BTreeMap::new(); n],
                 last_applied: vec![0; n],
                 paused: vec![false; n],
                 events: faults.clone(),
+                timeline: timeline.clone().map(|tl| (tl, lanes)),
                 max_index: 0,
             })),
             finished: AtomicBool::new(false),
@@ -125,9 +138,13 @@ impl<C: Command + PartialEq> Config<C> {
             watchdog: Watchdog::start(),
             leaders: Mutex::new(BTreeMap::new()),
             faults,
+            timeline,
             net,
         }));
-        if let Some(faults) = &cfg.0.faults {
+        // (with a timeline, the faults decide through its tap.)
+        if let Some(faults) = &cfg.0.faults
+            && cfg.0.timeline.is_none()
+        {
             cfg.0.net.tap(Arc::new(faults.clone()));
         }
         cfg.set_unreliable(unreliable);
@@ -139,6 +156,13 @@ impl<C: Command + PartialEq> Config<C> {
         // connect everyone
         for i in 0..n {
             cfg.connect(i);
+        }
+        if let Some(tl) = &cfg.0.timeline {
+            tl.hook_panics();
+            if cfg.0.faults.is_none() {
+                // roles for the bands (with faults, `with_faults` polls).
+                cfg.watch_leaders();
+            }
         }
         cfg
     }
@@ -326,19 +350,27 @@ impl<C: Command + PartialEq> Config<C> {
                 }
                 let rafts = cfg.0.peers.servers();
                 for (i, rf) in rafts.iter().enumerate() {
-                    let Some(rf) = rf else { continue };
+                    let Some(rf) = rf else {
+                        last[i] = None;
+                        continue;
+                    };
                     let (term, leader) = rf.get_state();
-                    if leader {
+                    // (only the hardening tests check this; a trace alone
+                    // must not add a check.)
+                    if leader && cfg.0.faults.is_some() {
                         cfg.note_leader(term, i);
                     }
-                    if last[i].replace((term, leader)) != Some((term, leader))
-                        && let Some(faults) = &cfg.0.faults
-                    {
-                        faults.note(Event::Role {
-                            peer: i,
-                            term,
-                            leader,
-                        });
+                    if last[i].replace((term, leader)) != Some((term, leader)) {
+                        if let Some(faults) = &cfg.0.faults {
+                            faults.note(Event::Role {
+                                peer: i,
+                                term,
+                                leader,
+                            });
+                        }
+                        if let Some(tl) = &cfg.0.timeline {
+                            tl.role(cfg.0.peers.lane(i), term, leader);
+                        }
                     }
                 }
                 drop(cfg);
@@ -489,6 +521,10 @@ impl<C: Command + PartialEq> Config<C> {
                 if let Some(rf) = rf
                     && let (index1, term, true) = rf.start(cmd.clone())
                 {
+                    if let Some(tl) = &self.0.timeline {
+                        let what = format!("start({cmd:?}) -> index {index1}, term {term}");
+                        tl.mark(self.0.peers.lane(starts), Kind::Submit, what);
+                    }
                     self.note_leader(term, starts);
                     index = Some(index1);
                     break;
@@ -591,6 +627,9 @@ impl<C: Command + PartialEq> Inner<C> {
     /// watchdog covers that.)
     fn cleanup(&self) {
         self.finished.store(true, Ordering::Release);
+        if let Some(tl) = &self.timeline {
+            tl.finish();
+        }
         self.watchdog.stop();
         self.peers.end();
         self.net.cleanup();
@@ -617,6 +656,9 @@ impl<C: Command + PartialEq> Logs<C> {
             }
         }
         let prevok = self.logs[i].contains_key(&(index - 1));
+        if let Some((tl, lanes)) = &self.timeline {
+            tl.mark(lanes[i], Kind::Apply, format!("apply {index}: {cmd:?}"));
+        }
         self.logs[i].insert(index, cmd);
         self.max_index = self.max_index.max(index);
         if let Some(faults) = &self.events {
@@ -721,6 +763,13 @@ fn applier_snap<C: Command + PartialEq>(
                     ));
                 }
                 logs.install_snapshot(i, last_included_index, xlog);
+                if let Some((tl, lanes)) = &logs.timeline {
+                    tl.mark(
+                        lanes[i],
+                        Kind::Snapshot,
+                        format!("snapshot installed at {index}"),
+                    );
+                }
             }
             ApplyMsg::Command { index, command } => {
                 let snapshot = {
@@ -736,6 +785,9 @@ fn applier_snap<C: Command + PartialEq>(
                     }
                     logs.last_applied[i] = index;
                     let due = (index + 1) % SNAPSHOT_INTERVAL == 0 && !logs.paused[i];
+                    if due && let Some((tl, lanes)) = &logs.timeline {
+                        tl.mark(lanes[i], Kind::Snapshot, format!("snapshot({index})"));
+                    }
                     due.then(|| logs.snapshot(i, index))
                 };
                 // The peer is gone only once the tester dropped it, and with
