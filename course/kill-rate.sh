@@ -14,11 +14,13 @@
 #
 # --reference runs the same tests on the unpatched tree: a failure there is a
 # false alarm (or a bug of the reference), and makes every kill rate of that
-# test suspect. --all-tests LAB (raft or kvraft) runs every test of the lab's
-# graded test file. A test is run by whichever test binary of its package
-# lists it (raft_test, hardening_test or any other target under raft/tests/;
-# likewise kvraft/tests/). Release builds have no overflow checks: an index
-# that underflows wraps, and then fails as an index out of bounds.
+# test suspect. --all-tests LAB (a lab of test-scripts/labs.txt: 2, 3, 4A,
+# 4B, or its package: raft, kvraft, shardctrler, shardkv) runs every test of
+# the lab's graded test file. A test is run by whichever test binary of the
+# labs' packages lists it (raft_test, hardening_test or any other target
+# under raft/tests/; likewise for the other packages), the patched package's
+# first. Release builds have no overflow checks: an index that underflows
+# wraps, and then fails as an index out of bounds.
 #
 # All copies share one target directory, target/mistakes-target, so the
 # dependencies and the framework are built once; only what a patch changes is
@@ -44,12 +46,12 @@ usage() {
     sed -n '/^# usage:/,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0" >&2
     echo "  SEEDS (default 10), WORKERS (default 2) and SECONDS (per run, default 300) are whole numbers;" >&2
     echo "  MISTAKE is a name from --list or a .patch file; at least one MISTAKE or --reference," >&2
-    echo "  and at least one TEST or --all-tests raft|kvraft." >&2
+    echo "  and at least one TEST or --all-tests LAB." >&2
     exit 2
 }
 die() { echo "kill-rate: $*" >&2; exit 2; }
 
-seeds=10 workers=2 limit=300 reference=0 all_lab=""
+seeds=10 workers=2 limit=300 reference=0 all_lab="" all_target=""
 mistakes=() tests=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -78,8 +80,19 @@ done
 for n in "$seeds" "$workers" "$limit"; do
     case $n in '' | *[!0-9]* | 0) echo "kill-rate: not a whole number > 0: '$n'" >&2; usage ;; esac
 done
-case $all_lab in "" | raft | kvraft) ;; 2) all_lab=raft ;; 3) all_lab=kvraft ;;
-    *) echo "kill-rate: --all-tests takes raft or kvraft, not '$all_lab'" >&2; usage ;; esac
+# The labs' packages, and the graded suite's target of each lab (rows
+# "lab parts package target ..." of the labs table; 2+ and 3+ are hardening
+# suites, not graded ones).
+labs_table=$root/test-scripts/labs.txt
+all_packages=$(awk '!/^#/ && NF >= 4 && !seen[$3]++ { print $3 }' "$labs_table")
+if [ -n "$all_lab" ]; then
+    # Exactly one graded suite: "4" names two (4A's and 4B's).
+    row=$(awk -v want="$all_lab" '!/^#/ && NF >= 4 && $1 !~ /\+$/ &&
+        (want == $3 || want == $1 || toupper(want) == $1 $2) { n++; row = $3 " " $4 }
+        END { if (n == 1) print row }' "$labs_table")
+    [ -n "$row" ] || { echo "kill-rate: --all-tests takes one lab or package of $labs_table (2, 3, 4A, 4B, raft, ...), not '$all_lab'" >&2; usage; }
+    all_lab=${row% *} all_target=${row#* }
+fi
 [ ${#mistakes[@]} -gt 0 ] || [ $reference = 1 ] || usage
 [ ${#tests[@]} -gt 0 ] || [ -n "$all_lab" ] || usage
 for t in "${tests[@]}"; do
@@ -158,8 +171,9 @@ rows=()
 for subject in "${subjects[@]}"; do
     name=${subject%%	*} patch=${subject#*	}
     # The packages to look in for the tests, the patched lab's first.
-    packages="raft kvraft"
-    [ -n "$patch" ] && grep -q '^+++ b/kvraft/' "$patch" && packages="kvraft raft"
+    patched=""
+    [ -n "$patch" ] && patched=$(sed -n 's|^+++ b/\([^/]*\)/.*|\1|p' "$patch" | head -1)
+    packages="$patched $(printf '%s\n' "$all_packages" | grep -vx "$patched" | tr '\n' ' ')"
     [ -n "$all_lab" ] && packages=$all_lab
     declare -A where=() dir=()
     wanted=("${tests[@]}")
@@ -173,7 +187,7 @@ for subject in "${subjects[@]}"; do
         [ -z "$all_lab" ] && [ ${#missing[@]} -eq 0 ] && break
         build "$name" "$package" >"$work/$name/binaries"
         while read -r bin pkg; do
-            if [ "$(basename "$bin")" = "${all_lab}_test" ]; then
+            if [ -n "$all_lab" ] && [ "$(basename "$bin")" = "$all_target" ]; then
                 mapfile -t -O ${#wanted[@]} wanted < <("$bin" --list 2>/dev/null | sed -n 's/: test$//p')
             fi
             while read -r t; do
