@@ -41,8 +41,11 @@ impl Config {
         common::warn_if_one_cpu();
         ::raft::debug::reset_clock();
         let net = Network::new();
+        let timeline = crate::timeline::Timeline::start(&net, None);
+        let servers = Cluster::new(&net, n);
+        servers.set_timeline(&timeline);
         let cfg = Config(Arc::new(Inner {
-            servers: Cluster::new(&net, n),
+            servers,
             watchdog: Watchdog::start(),
             net,
         }));
@@ -51,6 +54,9 @@ impl Config {
         }
         cfg.connect_all();
         cfg.0.net.reliable(!unreliable);
+        if let Some(tl) = &timeline {
+            tl.hook_panics();
+        }
         cfg
     }
 
@@ -134,6 +140,9 @@ impl Drop for Inner {
 impl Inner {
     /// Go's `cleanup`: kills every server and shuts the network.
     fn cleanup(&self) {
+        if let Some(tl) = self.servers.timeline() {
+            tl.finish();
+        }
         self.watchdog.stop();
         self.servers.end();
         self.net.cleanup();

@@ -103,15 +103,16 @@ impl Config {
         ::raft::debug::reset_clock();
         let watchdog = Watchdog::start();
         let net = Network::new();
+        let timeline = crate::timeline::Timeline::start(&net, None);
         let ctrlers = Cluster::named(&net, (0..NCTRLERS).map(ctrler_name).collect());
+        ctrlers.set_timeline(&timeline);
         let groups = (0..NGROUPS)
             .map(|gi| {
                 let gid = 100 + gi as Gid;
                 let names = (0..n).map(|i| Name::from(server_name(gid, i))).collect();
-                Group {
-                    gid,
-                    servers: Cluster::named(&net, names),
-                }
+                let servers = Cluster::named(&net, names);
+                servers.set_timeline(&timeline);
+                Group { gid, servers }
             })
             .collect();
         let mck = shardctrler::Clerk::new(ctrler_ends(&net));
@@ -128,6 +129,9 @@ impl Config {
             cfg.start_group(gi);
         }
         cfg.0.net.reliable(!unreliable);
+        if let Some(tl) = &timeline {
+            tl.hook_panics();
+        }
         cfg
     }
 
@@ -337,6 +341,9 @@ impl Drop for Inner {
 impl Inner {
     /// Go's `cleanup`: kills every server and shuts the network.
     fn cleanup(&self) {
+        if let Some(tl) = self.ctrlers.timeline() {
+            tl.finish();
+        }
         self.watchdog.stop();
         for group in &self.groups {
             group.servers.end();

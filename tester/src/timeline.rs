@@ -114,7 +114,7 @@ struct Inner {
     written: AtomicBool,
     finished: AtomicBool,
     /// A test's faults tap, which decides fates; the timeline only watches.
-    faults: Option<Arc<dyn Tap>>,
+    faults: OnceLock<Arc<dyn Tap>>,
 }
 
 #[derive(Default)]
@@ -181,8 +181,11 @@ impl Timeline {
             rec: StdMutex::new(rec),
             written: AtomicBool::new(false),
             finished: AtomicBool::new(false),
-            faults,
+            faults: OnceLock::new(),
         }));
+        if let Some(faults) = faults {
+            tl.set_faults(faults);
+        }
         net.tap(Arc::new(tl.clone()));
         live()
             .lock()
@@ -190,6 +193,13 @@ impl Timeline {
             .push(Arc::downgrade(&tl.0));
         ::raft::debug::set_sink(dlog_sink);
         Some(tl)
+    }
+
+    /// Lets `faults` decide every fate from now on (a test's own tap,
+    /// composed with the timeline's: labrpc has one tap per network). The
+    /// first set stays.
+    pub fn set_faults(&self, faults: Arc<dyn Tap>) {
+        let _ = self.0.faults.set(faults);
     }
 
     /// Installs the panic hook that records a failure at its time (and
@@ -421,18 +431,14 @@ impl Tap for Timeline {
         let fate = self
             .0
             .faults
-            .as_ref()
+            .get()
             .map_or(Fate::Deliver, |f| f.request(call));
         self.fated(call, &fate);
         fate
     }
 
     fn reply(&self, call: &Call) -> Fate {
-        let fate = self
-            .0
-            .faults
-            .as_ref()
-            .map_or(Fate::Deliver, |f| f.reply(call));
+        let fate = self.0.faults.get().map_or(Fate::Deliver, |f| f.reply(call));
         if matches!(fate, Fate::Deliver | Fate::Duplicate(_) | Fate::Hold(_)) {
             Timeline::reply(self, call);
         }

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ::raft::dlog;
-use labrpc::{ClientEnd, Network};
+use labrpc::{ClientEnd, Name, Network};
 use labrt::rand::SliceRandom;
 use labrt::sync::atomic::{AtomicU64, Ordering};
 use labrt::sync::{Arc, Mutex};
@@ -20,6 +20,7 @@ use crate::cluster::Cluster;
 use crate::common::{self, Watchdog};
 use crate::fatal;
 use crate::faults::Faults;
+use crate::timeline::Timeline;
 
 /// How long [`Config::end`] waits for a majority of the servers to show a
 /// value written in their persisted state. A correct server has it there
@@ -195,11 +196,14 @@ impl Config {
         common::warn_if_one_cpu();
         ::raft::debug::reset_clock();
         let net = Network::new();
+        let timeline = Timeline::start(&net, None);
+        let servers = Cluster::new(&net, n);
+        servers.set_timeline(&timeline);
         let cfg = Config(Arc::new(Inner {
             n,
             maxraftstate,
             service,
-            servers: Cluster::new(&net, n),
+            servers,
             clerks: Mutex::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(n as u64 + 1000),
             ops: AtomicU64::new(0),
@@ -217,6 +221,9 @@ impl Config {
         }
         cfg.connect_all();
         cfg.0.net.reliable(!unreliable);
+        if let Some(tl) = cfg.0.servers.timeline() {
+            tl.hook_panics();
+        }
         cfg
     }
 
@@ -224,7 +231,10 @@ impl Config {
     /// [`crate::faults`]; its ends are not named, so rules select by
     /// method and step only).
     pub fn tap(&self, faults: Faults) {
-        self.0.net.tap(Arc::new(faults));
+        match self.0.servers.timeline() {
+            Some(tl) => tl.set_faults(Arc::new(faults)),
+            None => self.0.net.tap(Arc::new(faults)),
+        }
     }
 
     /// The number of servers.
@@ -280,6 +290,12 @@ impl Config {
         let (names, mut ends) = common::fresh_ends(&self.0.net, self.0.n);
         ends.shuffle(&mut labrt::rand::rng());
         let id = self.0.next_client_id.fetch_add(1, Ordering::Relaxed) as usize;
+        if let Some(tl) = self.0.servers.timeline() {
+            let me = tl.lane_of(&Name::from(format!("C{id}")));
+            for (j, name) in names.iter().enumerate() {
+                tl.name_end(name, me, self.0.servers.lane(j));
+            }
+        }
         self.0.clerks.lock().insert(id, names);
         self.connect_client(id, to);
         Client {
@@ -502,6 +518,9 @@ impl Inner {
     /// Idempotent. (Go also checks the time limit here; the watchdog
     /// covers that.)
     fn cleanup(&self) {
+        if let Some(tl) = self.servers.timeline() {
+            tl.finish();
+        }
         self.watchdog.stop();
         self.servers.end();
         self.net.cleanup();
