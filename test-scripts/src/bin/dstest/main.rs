@@ -35,7 +35,13 @@
 //!
 //! Each run's `LAB_OUTPUT_DIR`, where a failed linearizability check writes
 //! its HTML page, is `<output>/<test>_<run>/`, beside the log: kept with the
-//! log if the test wrote anything there, removed otherwise.
+//! log if the test wrote anything there, removed otherwise. A failed run
+//! also writes there the timeline of the run, `timeline.html` (the
+//! tester's `LAB_TRACE`, with `LAB_TRACE_ONLY_FAILED=1`; see
+//! `docs/debugging.md`), which the failure line names. The poller that
+//! draws the peers' roles changes the schedule, so a simulated run with a
+//! timeline is replayed with `LAB_TRACE` set: the replay command says so.
+//! `--no-timeline` turns timelines off.
 //!
 //! TEST is an exact test name, a part (`2A`, `2b`, `3B`: the tests whose
 //! names end in `_2a`, …) or a piece of test names (`election`); an
@@ -189,6 +195,10 @@ struct Cli {
     /// Stop at the first failure, killing the runs under way
     #[arg(short, long)]
     fail_fast: bool,
+
+    /// Do not write a timeline (timeline.html) for each failed run
+    #[arg(long)]
+    no_timeline: bool,
 
     /// Run until Ctrl-C, multiplying the runs per test by --growth each round
     #[arg(short, long = "loop")]
@@ -362,8 +372,19 @@ fn run_env(cli: &Cli, pages: &Path) -> Vec<(String, String)> {
     if cli.sim {
         env.push(("LAB_SIM".to_string(), "1".to_string()));
     }
+    if !cli.no_timeline {
+        let timeline = pages.join(TIMELINE);
+        env.push((
+            "LAB_TRACE".to_string(),
+            timeline.to_string_lossy().into_owned(),
+        ));
+        env.push(("LAB_TRACE_ONLY_FAILED".to_string(), "1".to_string()));
+    }
     env
 }
+
+/// The name of a failed run's timeline, in its `LAB_OUTPUT_DIR`.
+const TIMELINE: &str = "timeline.html";
 
 /// The prefix of the pages the linearizability checker writes: the only
 /// files dstest removes from a run's `LAB_OUTPUT_DIR`.
@@ -376,7 +397,8 @@ fn remove_pages(dir: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(PAGE_PREFIX) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(PAGE_PREFIX) || name == TIMELINE {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -989,10 +1011,12 @@ impl<'a> Session<'a> {
         let (binary, name) = self.tests[test];
         let passed = result.verdict == Verdict::Passed;
         let replay = binary.replay_command(name, seed);
-        let replay = if self.cli.sim {
-            format!("LAB_SIM=1 {replay}")
-        } else {
-            replay
+        let timeline = pages.join(TIMELINE);
+        // (a traced run replays exactly only traced: see the header.)
+        let replay = match (self.cli.sim, self.cli.no_timeline) {
+            (true, false) => format!("LAB_SIM=1 LAB_TRACE={} {replay}", timeline.display()),
+            (true, true) => format!("LAB_SIM=1 {replay}"),
+            (false, _) => replay,
         };
         let secs = result.duration.as_secs_f64();
         let verdict = result.verdict.to_string();
@@ -1030,8 +1054,16 @@ impl<'a> Session<'a> {
             let fail = style("FAIL").red().bold();
             let test_name = style(name).cyan();
             let what = format!("{fail} {test_name} run {run} {verdict} after {secs:.2} s");
+            let timeline = if log.is_some() && timeline.exists() {
+                format!("\n  timeline: {}", timeline.display())
+            } else {
+                String::new()
+            };
             self.progress.println(&match (&log, keep) {
-                (Some(path), _) => format!("{what}; log: {}\n  replay: {replay}", path.display()),
+                (Some(path), _) => format!(
+                    "{what}; log: {}{timeline}\n  replay: {replay}",
+                    path.display()
+                ),
                 (None, true) => format!("{what}; log not written\n  replay: {replay}"),
                 (None, false) => format!(
                     "{what} (LAB_SEED={seed}); log not kept (--keep {})",
