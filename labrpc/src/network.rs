@@ -290,6 +290,10 @@ impl ClientEnd {
 
     fn deliver(&self, req: Request, tapped: Option<(&dyn Tap, &Call)>) -> Option<Vec<u8>> {
         let route = self.net.route(&self.name);
+        if let Some((server_name, _)) = &route.server {
+            // For the thread dump: whom the caller waits for.
+            labrt::discipline::calling_to(server_name);
+        }
         let Some((server_name, server)) = route.server else {
             // Simulate no reply and an eventual timeout.
             let max = if route.long_delays {

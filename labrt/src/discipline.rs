@@ -592,7 +592,7 @@ fn blocking_slow(record: &Record, op: &Op<'_>, at: Site) {
     with_checker(|checker| {
         for (_, lock_at) in held {
             let key = Key::new(Kind::Blocking, &[at, lock_at]);
-            checker.add(key, || {
+            checker.add(key, &who, || {
                 let at = short(at);
                 let lock_at = short(lock_at);
                 match op {
@@ -717,15 +717,37 @@ struct Edge {
 
 #[derive(Default)]
 pub(crate) struct Checker {
-    findings: Vec<(Key, String, u64)>,
+    findings: Vec<Finding>,
     edges: HashMap<(u64, u64), Edge>,
 }
 
+/// One report: its text (naming the first thread), how many times it was
+/// seen, and by how many threads (at most [`MAX_NAMES`] kept).
+struct Finding {
+    key: Key,
+    text: String,
+    count: u64,
+    threads: Vec<String>,
+}
+
+/// How many distinct thread names a finding keeps, to count them.
+const MAX_NAMES: usize = 64;
+
 impl Checker {
-    fn add(&mut self, key: Key, text: impl FnOnce() -> String) {
-        match self.findings.iter_mut().find(|(k, _, _)| *k == key) {
-            Some((_, _, count)) => *count += 1,
-            None => self.findings.push((key, text(), 1)),
+    fn add(&mut self, key: Key, who: &str, text: impl FnOnce() -> String) {
+        match self.findings.iter_mut().find(|f| f.key == key) {
+            Some(finding) => {
+                finding.count += 1;
+                if finding.threads.len() < MAX_NAMES && !finding.threads.iter().any(|t| t == who) {
+                    finding.threads.push(who.to_string());
+                }
+            }
+            None => self.findings.push(Finding {
+                key,
+                text: text(),
+                count: 1,
+                threads: vec![who.to_string()],
+            }),
         }
     }
 
@@ -764,7 +786,7 @@ impl Checker {
             short(other.inner_at),
             short(other.outer_at),
         );
-        self.add(key, || text);
+        self.add(key, who, || text);
     }
 }
 
@@ -794,9 +816,14 @@ pub fn findings() -> Vec<String> {
     with_checker(|c| {
         c.findings
             .iter()
-            .map(|(_, text, count)| match count {
-                1 => text.clone(),
-                n => format!("{text} ({n} times)"),
+            .map(|f| match (f.count, f.threads.len()) {
+                (1, _) => f.text.clone(),
+                (n, 1) => format!("{} ({n} times)", f.text),
+                (n, t) => format!(
+                    "{} ({n} times, in {t}{} threads)",
+                    f.text,
+                    if t == MAX_NAMES { " or more" } else { "" }
+                ),
             })
             .collect()
     })
@@ -844,7 +871,16 @@ pub fn strict() -> bool {
 /// dump, for lab threads. Threads alike (the handler threads of a peer,
 /// say) share a line, with their number.
 pub fn dump(headline: &str) -> String {
-    let records: Vec<Arc<Record>> = REGISTRY.lock().clone();
+    let mut records: Vec<Arc<Record>> = REGISTRY.lock().clone();
+    // The test's threads first, then each peer's, by name.
+    let order = |r: &Arc<Record>| {
+        (
+            r.lab.load(Ordering::Relaxed),
+            r.tag.lock().clone(),
+            r.name.lock().clone(),
+        )
+    };
+    records.sort_by_cached_key(order);
     let mut holders: HashMap<u64, (String, Site)> = HashMap::new();
     for record in &records {
         for (id, at) in record.held() {
@@ -853,7 +889,9 @@ pub fn dump(headline: &str) -> String {
     }
     let mut entries: Vec<(String, usize)> = Vec::new();
     let mut idle = 0;
-    for record in &records {
+    // The thread that dumps (the tester's watchdog) is not stuck.
+    let me = CURRENT.with(Cell::get);
+    for record in records.iter().filter(|r| !ptr::eq(Arc::as_ptr(r), me)) {
         let name = record.name.lock().clone();
         let lab = record.lab.load(Ordering::Relaxed);
         let waiting = Waiting::from_u8(record.waiting.load(Ordering::Relaxed));
@@ -935,4 +973,45 @@ pub fn calling_to(server: &dyn std::fmt::Display) {
     {
         let _ = write!(record.waiting_detail.lock(), " to server {server}");
     }
+}
+
+/// On real threads, from now on: SIGQUIT (Ctrl-\\ in the terminal) prints
+/// [`dump`] on stderr and ends the process with status 2, as Go does. The
+/// testers call it when a test starts; once per process, and nothing in
+/// the simulation.
+pub fn dump_on_sigquit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if crate::sim::enabled() {
+        return;
+    }
+    ONCE.call_once(|| {
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::SIGQUIT;
+            let mut signals = match signal_hook::iterator::Signals::new([SIGQUIT]) {
+                Ok(signals) => signals,
+                Err(e) => {
+                    eprintln!("labrt: cannot catch SIGQUIT for the thread dump: {e}");
+                    return;
+                }
+            };
+            let started = std::thread::Builder::new()
+                .name("labrt-sigquit".to_string())
+                .spawn(move || {
+                    if signals.forever().next().is_some() {
+                        let dump = dump(&format!(
+                            "SIGQUIT: quit\nthe labrt threads, what each waits for and where, \
+                             and the locks each holds (LAB_SEED={}):",
+                            crate::rand::seed()
+                        ));
+                        let mut err = std::io::stderr().lock();
+                        let _ = std::io::Write::write_all(&mut err, dump.as_bytes());
+                        std::process::exit(2);
+                    }
+                });
+            if let Err(e) = started {
+                eprintln!("labrt: cannot start the SIGQUIT thread: {e}");
+            }
+        }
+    });
 }

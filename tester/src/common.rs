@@ -290,9 +290,11 @@ pub fn group_thread_names<S: AsRef<str>>(names: &[S]) -> Vec<String> {
 /// deadlock never ends and hangs `go test`. The watchdog's thread instead
 /// prints `test took longer than 120 seconds` (and the seed) and ends the
 /// process once the limit passes, unless [`Watchdog::stop`] was called or
-/// the watchdog dropped first. In the simulation it then reports where
-/// every thread waits; on real threads it says how to get that report: the
-/// command that runs the test in the simulation ([`sim_command`]).
+/// the watchdog dropped first. It then reports where every thread waits: the
+/// simulation's report, or on real threads labrt's thread dump
+/// ([`labrt::discipline::dump`], what Ctrl-\ prints too) followed by the
+/// command that runs the test in the simulation ([`sim_command`]), and
+/// exits with status 2 as Go does.
 pub struct Watchdog {
     start: Instant,
     /// Dropping the sender wakes the watchdog's thread and ends it.
@@ -309,6 +311,8 @@ impl Watchdog {
         crate::verdict::arm();
         // A test's lock-discipline findings are its own.
         labrt::discipline::reset();
+        // Ctrl-\ (SIGQUIT) prints every lab thread's wait, as in Go.
+        labrt::discipline::dump_on_sigquit();
         let (stop, stopped) = channel::bounded::<()>(0);
         // libtest names a test's thread after the test; the watchdog's own
         // thread is named otherwise.
@@ -321,13 +325,19 @@ impl Watchdog {
                 // The first line is MIT's message (scripts grep for it).
                 eprint_live(&format!("\n{}\n", with_seed(TIMEOUT_MESSAGE)));
                 eprint_live(&discipline_block());
-                // In the simulation, say where every thread is stuck.
+                // Say where every thread is stuck: the simulation's report,
+                // or on real threads labrt's dump (as Go's SIGQUIT), then
+                // how to replay it in the simulation.
                 if let Some(dump) = labrt::sim::dump("the threads at the time limit") {
                     eprint_live(&dump);
-                } else if !labrt::sim::enabled() {
-                    eprint_live(&sim_hint(labrt::rand::seed(), test.as_deref()));
+                    std::process::exit(1);
                 }
-                std::process::exit(1);
+                eprint_live(&labrt::discipline::dump(
+                    "the threads at the time limit, what each waits for and where, and the \
+                     locks each holds:",
+                ));
+                eprint_live(&sim_hint(labrt::rand::seed(), test.as_deref()));
+                std::process::exit(2);
             }
         });
         Watchdog {

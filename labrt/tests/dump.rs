@@ -1,0 +1,147 @@
+//! The thread dump on real threads (issue 16 §2): SIGQUIT (Ctrl-\) prints
+//! every labrt thread, what it waits for and where, and who holds each
+//! lock, then ends the process with status 2, as Go does. A deadlocked
+//! fixture runs as a child process (this binary again), and the test sends
+//! it SIGQUIT.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+use labrt::channel;
+use labrt::sync::{Arc, Condvar, Mutex};
+use labrt::thread;
+use labrt::time::{Duration, sleep};
+
+/// The line of this file that is exactly `code` (trimmed), for the dump's
+/// `file:line`s.
+fn line_of(code: &str) -> usize {
+    1 + include_str!("dump.rs")
+        .lines()
+        .position(|l| l.trim() == code)
+        .unwrap_or_else(|| panic!("no line {code:?}"))
+}
+
+#[test]
+fn sigquit_prints_every_lab_thread_and_exits_2() {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "fixture_deadlock",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("DUMP_FIXTURE", "1")
+        .env("LAB_SIM", "0")
+        .env("LAB_SEED", "7")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the fixture's threads are stuck.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("STUCK") {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the fixture ended early"
+        );
+    }
+    let status = Command::new("kill")
+        .args(["-QUIT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    println!("{stderr}");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    let here = "labrt/tests/dump.rs";
+    let want = [
+        "SIGQUIT: quit".to_string(),
+        "(LAB_SEED=7)".to_string(),
+        format!(
+            "'raft-0-ticker' [server 0] is locking a Mutex at {here}:{}\n      which \
+             'raft-0-applier' holds, locked at {here}:{}\n      holding the Mutex locked at \
+             {here}:{}",
+            line_of("let _log = log.lock(); // ticker"),
+            line_of("let _log = log2.lock(); // applier"),
+            line_of("let _st = state.lock(); // ticker"),
+        ),
+        format!(
+            "'raft-0-applier' [server 0] is locking a Mutex at {here}:{}\n      which \
+             'raft-0-ticker' holds, locked at {here}:{}\n      holding the Mutex locked at \
+             {here}:{}",
+            line_of("let _st = state2.lock(); // applier"),
+            line_of("let _st = state.lock(); // ticker"),
+            line_of("let _log = log2.lock(); // applier"),
+        ),
+        format!(
+            "'kv-0-handler' [server 0] is receiving on a channel at {here}:{} (2 threads)",
+            line_of("let _ = rx.recv();")
+        ),
+        format!(
+            "'raft-0-waiter' [server 0] is waiting on a Condvar at {here}:{}",
+            line_of("cv.1.wait(&mut ready);")
+        ),
+        format!(
+            "the test's thread 'fixture_deadlock' is joining a thread at {here}:{}",
+            line_of("ticker.join().unwrap();")
+        ),
+    ];
+    for w in want {
+        assert!(stderr.contains(&w), "no {w:?} in\n{stderr}");
+    }
+}
+
+/// Two threads of "server 0" take two locks in opposite orders and
+/// deadlock; two more wait on a channel, one on a condvar; the test's own
+/// thread joins the first.
+#[test]
+fn fixture_deadlock() {
+    if std::env::var_os("DUMP_FIXTURE").is_none() {
+        return;
+    }
+    labrt::discipline::dump_on_sigquit();
+    let state = Arc::new(Mutex::new(0));
+    let log = Arc::new(Mutex::new(0));
+    let (state2, log2) = (state.clone(), log.clone());
+    let (tx, rx) = channel::unbounded::<u64>();
+    let cv = Arc::new((Mutex::new(false), Condvar::new()));
+    let ticker = labrt::sim::tag_threads("server 0", || {
+        let ticker = thread::spawn_named("raft-0-ticker", move || {
+            let _st = state.lock(); // ticker
+            sleep(Duration::from_millis(200));
+            let _log = log.lock(); // ticker
+        });
+        thread::spawn_named("raft-0-applier", move || {
+            let _log = log2.lock(); // applier
+            sleep(Duration::from_millis(200));
+            let _st = state2.lock(); // applier
+        });
+        for _ in 0..2 {
+            let rx = rx.clone();
+            thread::spawn_named("kv-0-handler", move || {
+                let _ = rx.recv();
+            });
+        }
+        thread::spawn_named("raft-0-waiter", move || {
+            let mut ready = cv.0.lock();
+            while !*ready {
+                cv.1.wait(&mut ready);
+            }
+        });
+        ticker
+    });
+    sleep(Duration::from_millis(600));
+    println!("STUCK");
+    ticker.join().unwrap();
+    drop(tx);
+}
