@@ -1,6 +1,7 @@
 //! The raftlab course kit, for staff: the student handout generator (the
 //! `handout` binary, `make handout`) and the grader (the `grade` binary,
-//! `make grade`; points in `course/points.txt`, reports in [`grade`]).
+//! `make grade`; points in `course/points.txt`, reports in [`grade`],
+//! a grading split over machines and merged in [`shard`]).
 //!
 //! The handout is the repository as students get it: the files git tracks,
 //! with every solution region of the student directories replaced by its
@@ -19,4 +20,5 @@ pub mod grade;
 pub mod handout;
 pub mod refusal;
 pub mod regions;
+pub mod shard;
 pub mod stage;

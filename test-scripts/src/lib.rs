@@ -3,6 +3,7 @@
 //! of the Python scripts 6.824 students use). The library holds the part
 //! other tools reuse: [`runner`], which builds test binaries and runs one
 //! test per process, and [`labs`], which says which files are the student's.
+//! [`shard`] splits (test, run) pairs over machines (`--shard K/N`).
 //! [`gate`] checks the student files for what lab code may not use (`unsafe`,
 //! `std::process`, `static`, ...) before a grader builds them.
 
@@ -15,3 +16,4 @@ pub mod gate;
 pub mod labs;
 pub mod runner;
 pub mod sandbox;
+pub mod shard;

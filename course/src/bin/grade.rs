@@ -3,6 +3,8 @@
 //! ```text
 //! grade [--submission DIR] [--parts "2A 2B"] [--tests NAMES] [--runs K]
 //!       [--timeout SECS] [--build-timeout SECS] [--out DIR] [--work DIR]
+//!       [--shard K/N]
+//! grade merge [--out DIR] PART.json...
 //! ```
 //!
 //! Run from the root of the staff tree (this repository, or an autograder's
@@ -31,6 +33,14 @@
 //! failed`, counting tests; the exit status is 0 only when every test
 //! passed, 2 when the grader itself could not work (a bad flag, a missing
 //! points table).
+//!
+//! On several machines ([`course::shard`]): `--shard K/N` grades only the
+//! K-th of N disjoint slices of the runs (tests × K runs), and writes
+//! `DIR/shard-K-of-N.json`, a partial grading, instead of a score (its exit
+//! status says whether its own runs all passed). `grade merge` takes the N
+//! partials, refuses them unless they are the N slices of one grading (the
+//! same student files, points table, staff tree, options and N, each slice
+//! once), and then reports, writes and exits exactly as a single grading.
 
 // A tool, not lab code: it never runs under the lab simulation.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
@@ -44,9 +54,10 @@ use std::sync::{Once, mpsc};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use course::grade::{Points, Report, TestResult, cap_output, normalize_part, part_of};
+use course::grade::{Points, Report, cap_output, normalize_part, part_of};
 use course::handout::{self, Handout};
 use course::refusal;
+use course::shard::{self, Grading, Options, Outcome, Partial, Planned, Shard};
 use course::stage::{self, Submission};
 use test_scripts::labs::{HARNESS, LABS};
 use test_scripts::runner::{self, RunSpec, TestBinary};
@@ -93,19 +104,45 @@ struct Args {
     work: PathBuf,
     /// Build the handout's own tests in the work directory and stop: warms
     /// the dependency cache (an autograder's setup.sh does this once).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     prepare: bool,
+    /// Grade only the K-th of N disjoint slices of the runs (tests × runs),
+    /// K from 1 to N, and write DIR/shard-K-of-N.json for `grade merge`
+    /// instead of a score (one machine's part of a grading).
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
     /// (Staff, for testing the grader) skip the source gate, to see the
     /// sandbox and the verdict catch what the gate would have.
     #[arg(long, hide = true)]
     skip_gate: bool,
 }
 
+#[derive(Parser)]
+#[command(
+    name = "grade merge",
+    bin_name = "grade merge",
+    about = "Merge the partial gradings of `grade --shard K/N` (the N slices of one grading) \
+             into the reports, table and exit status of a single grading"
+)]
+struct MergeArgs {
+    /// The partials, `shard-K-of-N.json`, one per slice.
+    #[arg(required = true, value_name = "PART.json")]
+    parts: Vec<PathBuf>,
+    /// Where to write results.json and junit.xml.
+    #[arg(long, default_value = "grade")]
+    out: PathBuf,
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match grade(&args) {
-        Ok(report) if report.failed() == 0 => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let result = if argv.get(1).is_some_and(|arg| arg == "merge") {
+        merge(&MergeArgs::parse_from(&argv[1..]))
+    } else {
+        grade(&Args::parse())
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(message) => {
             eprintln!("grade: {message}");
             ExitCode::from(2)
@@ -113,14 +150,39 @@ fn main() -> ExitCode {
     }
 }
 
-/// Errors here are the grader's own (a bad flag, a missing points table):
-/// anything wrong with the submission becomes a failed test instead.
-fn grade(args: &Args) -> Result<Report, String> {
+/// `grade merge`: whether every test passed.
+fn merge(args: &MergeArgs) -> Result<bool, String> {
+    let mut parts = Vec::new();
+    for path in &args.parts {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+        parts.push((name.clone(), Partial::from_json(&name, &text)?));
+    }
+    let report = shard::merge(&parts).map_err(|e| format!("merge: {e}"))?;
+    let grading = &parts[0].1.grading;
+    println!(
+        "grade: merged {} shards of the grading of {} (student files {})",
+        parts.len(),
+        grading.submission_dir,
+        grading.submission
+    );
+    let out = std::env::current_dir()
+        .map_err(|e| format!("no current directory: {e}"))?
+        .join(&args.out);
+    finish(&out, &report)?;
+    Ok(report.failed() == 0)
+}
+
+/// Grades, or with `--shard` grades a slice and writes its partial; returns
+/// whether every test (every run of the slice) passed. Errors here are the
+/// grader's own (a bad flag, a missing points table): anything wrong with
+/// the submission becomes a failed test instead.
+fn grade(args: &Args) -> Result<bool, String> {
     let started = Instant::now();
     let root = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
-    let points = std::fs::read_to_string(POINTS_FILE)
-        .map_err(|e| format!("cannot read {POINTS_FILE}: {e} (run from the repository's root)"))
-        .and_then(|text| Points::parse(&text))?;
+    let points_text = std::fs::read_to_string(POINTS_FILE)
+        .map_err(|e| format!("cannot read {POINTS_FILE}: {e} (run from the repository's root)"))?;
+    let points = Points::parse(&points_text)?;
     let parts = selected_parts(args, &points)?;
     let tests = lab_tests(&parts)?;
     let only = only_tests(&tests, &args.tests, &parts)?;
@@ -142,12 +204,13 @@ fn grade(args: &Args) -> Result<Report, String> {
     let work = root.join(&args.work);
     std::fs::create_dir_all(&work).map_err(|e| format!("cannot make {}: {e}", work.display()))?;
     let _lock = lock(&work)?;
-    let (labs, launcher) = stage_and_build(args, &root, &work, &submission, &tests)?;
+    let (labs, launcher, grader) = stage_and_build(args, &root, &work, &submission, &tests)?;
     if args.prepare {
         return prepared(&labs);
     }
 
-    let mut report = Report::default();
+    // The graded tests, each with its lab: the report's rows.
+    let mut planned: Vec<(usize, Planned)> = Vec::new();
     for part in &parts {
         let names: Vec<&(usize, String)> = tests
             .iter()
@@ -159,47 +222,140 @@ fn grade(args: &Args) -> Result<Report, String> {
             if !only.is_empty() && !only.contains(name) {
                 continue;
             }
-            let (passed, duration, output) = match &labs[*lab] {
-                LabState::Built(binary) => run_test(args, &launcher, binary, name),
-                LabState::Failed(why) => (false, Duration::ZERO, why.clone()),
-                LabState::Unbuilt => (false, Duration::ZERO, "not built".to_string()),
-            };
-            let test = TestResult {
+            let test = Planned {
                 name: name.clone(),
                 part: part.clone(),
                 number: i + 1,
                 max_score,
-                passed,
-                duration,
-                output,
             };
-            println!(
-                "{}.{} {name} ... {} ({:.1} s)",
-                test.part,
-                test.number,
-                if passed { "ok" } else { "FAILED" },
-                duration.as_secs_f64()
-            );
-            report.tests.push(test);
+            planned.push((*lab, test));
         }
     }
-    report.execution_time = started.elapsed();
+    let grading = Grading {
+        submission: shard::fingerprint(
+            submission
+                .files
+                .iter()
+                .map(|(path, bytes)| (path.as_str(), bytes.as_slice())),
+        ),
+        submission_dir: submission.root.display().to_string(),
+        points: shard::fingerprint([(POINTS_FILE, points_text.as_bytes())]),
+        grader,
+        options: Options {
+            parts: parts.clone(),
+            tests: only.clone(),
+            runs: args.runs,
+            timeout: args.timeout,
+            build_timeout: args.build_timeout,
+            skip_gate: args.skip_gate,
+        },
+        tests: planned.iter().map(|(_, test)| test.clone()).collect(),
+    };
+    let mut partial = Partial::new(args.shard.unwrap_or(Shard::WHOLE), grading);
+    if let Some(slice) = args.shard {
+        let runs: usize = (0..planned.len())
+            .map(|t| partial.owned_runs(t).len())
+            .sum();
+        println!(
+            "grade: shard {slice}: {runs} of the {} runs ({} tests × {})",
+            planned.len() * args.runs as usize,
+            planned.len(),
+            args.runs
+        );
+    }
+    for (t, (lab, test)) in planned.iter().enumerate() {
+        let name = &test.name;
+        let (made, passed, duration) = partial.grade_test(t, |run| match &labs[*lab] {
+            LabState::Built(binary) => run_once(args, &launcher, binary, name, run),
+            LabState::Failed(why) => (
+                Outcome::Failed {
+                    output: why.clone(),
+                },
+                Duration::ZERO,
+            ),
+            LabState::Unbuilt => (
+                Outcome::Failed {
+                    output: "not built".to_string(),
+                },
+                Duration::ZERO,
+            ),
+        });
+        if made.is_empty() {
+            continue;
+        }
+        let runs = match args.shard {
+            None => String::new(),
+            Some(_) => format!("{} of {}; ", runs_list(&made), args.runs),
+        };
+        println!(
+            "{}.{} {name} ... {} ({runs}{:.1} s)",
+            test.part,
+            test.number,
+            if passed { "ok" } else { "FAILED" },
+            duration.as_secs_f64()
+        );
+    }
+    partial.execution_time_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    if let Some(slice) = args.shard {
+        return write_partial(&out, slice, &partial);
+    }
+    // A single grading is the one slice, merged: the same code scores both.
+    let report = shard::merge(&[("this grading".to_string(), partial)])?;
     finish(&out, &report)?;
-    Ok(report)
+    Ok(report.failed() == 0)
+}
+
+/// "runs 1, 4" or "run 2".
+fn runs_list(runs: &[u32]) -> String {
+    let list: Vec<String> = runs.iter().map(u32::to_string).collect();
+    format!(
+        "run{} {}",
+        if runs.len() == 1 { "" } else { "s" },
+        list.join(", ")
+    )
+}
+
+/// The end of `--shard`: writes the slice's partial; whether all its runs
+/// passed.
+fn write_partial(out: &Path, slice: Shard, partial: &Partial) -> Result<bool, String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let path = out.join(format!("shard-{}-of-{}.json", slice.index, slice.count));
+    std::fs::write(&path, partial.to_json())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let count = |f: fn(&Outcome) -> bool| partial.runs.iter().filter(|r| f(&r.outcome)).count();
+    let failed = count(|o| matches!(o, Outcome::Failed { .. }));
+    println!(
+        "wrote {} (not a score: `grade merge` the {} shards' files)",
+        path.display(),
+        slice.count
+    );
+    println!(
+        "shard {slice}: {} runs passed, {failed} failed, {} skipped",
+        count(|o| *o == Outcome::Passed),
+        count(|o| *o == Outcome::Skipped)
+    );
+    Ok(failed == 0)
 }
 
 /// Refuses what the gate refuses, stages the submission in a fresh copy of
 /// the handout under `work`, and builds each lab that has tests to run.
-/// Returns the labs' states and the sandbox's launcher.
+/// Returns the labs' states, the sandbox's launcher and a fingerprint of
+/// the framework (every file of the handout but the student's).
 fn stage_and_build(
     args: &Args,
     root: &Path,
     work: &Path,
     submission: &Submission,
     tests: &[(usize, String)],
-) -> Result<(Vec<LabState>, PathBuf), String> {
+) -> Result<(Vec<LabState>, PathBuf, String), String> {
     let base =
         handout::make(root).map_err(|e| format!("cannot make the handout: {}", e.0.join("; ")))?;
+    let grader = shard::fingerprint(
+        base.files
+            .iter()
+            .filter(|f| !test_scripts::labs::is_student_file(&f.path))
+            .map(|f| (f.path.as_str(), f.contents.as_slice())),
+    );
     for ignored in submission.changed_framework_files(&base) {
         println!("grade: not graded (a framework file; the grader uses its own): {ignored}");
     }
@@ -214,7 +370,7 @@ fn stage_and_build(
         staging.elapsed().as_secs_f64()
     );
     let launcher = build_labs(&mut labs, tests, &stage_dir, &work.join("target"), args)?;
-    Ok((labs, launcher))
+    Ok((labs, launcher, grader))
 }
 
 /// Writes the reports and prints the table and the last lines.
@@ -243,7 +399,7 @@ fn peak_memory_mb() -> Option<f64> {
 }
 
 /// The end of `--prepare`: every lab built, or the grader cannot work.
-fn prepared(labs: &[LabState]) -> Result<Report, String> {
+fn prepared(labs: &[LabState]) -> Result<bool, String> {
     for (lab, state) in LABS.iter().zip(labs) {
         if let LabState::Failed(why) = state {
             return Err(format!(
@@ -253,7 +409,7 @@ fn prepared(labs: &[LabState]) -> Result<Report, String> {
         }
     }
     println!("grade: prepared; the dependencies are compiled");
-    Ok(Report::default())
+    Ok(true)
 }
 
 /// Where a lab stands before its tests run.
@@ -516,45 +672,45 @@ fn only_tests(
     }
 }
 
-/// Runs `name` `args.runs` times; returns whether all passed, their total
-/// time, and the output of the first failure (or a note if none failed).
-fn run_test(
+/// Makes run `run` of `name`: how it ended and how long it took. A
+/// failure's output says which run, the verdict and the seed.
+fn run_once(
     args: &Args,
     launcher: &Path,
     binary: &TestBinary,
     name: &str,
-) -> (bool, Duration, String) {
+    run: u32,
+) -> (Outcome, Duration) {
     let never = AtomicBool::new(false);
-    let mut total = Duration::ZERO;
-    for run in 1..=args.runs {
-        let seed = RandomState::new().hash_one((name, run));
-        let mut spec = RunSpec::new(binary, name, seed, Duration::from_secs(args.timeout));
-        spec.require_verdict = true;
-        spec.sandbox = Some(Sandbox::new(launcher));
-        // A failed lab-3 check's page could only go to the run's private
-        // directory, which goes with the run: the report's text says what
-        // was wrong.
-        spec.env = vec![("LAB_HTML_MAX".to_string(), "0".to_string())];
-        let result = match runner::run(&spec, &never) {
-            Ok(result) => result,
-            Err(e) => return (false, total, format!("could not run the test: {e}")),
-        };
-        if let Some(layers) = &result.sandbox {
-            SANDBOX_SEEN.call_once(|| println!("grade: each test runs sandboxed: {layers}"));
+    let seed = RandomState::new().hash_one((name, run));
+    let mut spec = RunSpec::new(binary, name, seed, Duration::from_secs(args.timeout));
+    spec.require_verdict = true;
+    spec.sandbox = Some(Sandbox::new(launcher));
+    // A failed lab-3 check's page could only go to the run's private
+    // directory, which goes with the run: the report's text says what
+    // was wrong.
+    spec.env = vec![("LAB_HTML_MAX".to_string(), "0".to_string())];
+    let result = match runner::run(&spec, &never) {
+        Ok(result) => result,
+        Err(e) => {
+            let output = format!("could not run the test: {e}");
+            return (Outcome::Failed { output }, Duration::ZERO);
         }
-        total += result.duration;
-        if result.verdict.failed() {
-            let output = format!(
-                "run {run} of {}: {} (LAB_SEED={})\n{}",
-                args.runs,
-                result.verdict,
-                spec.seed,
-                cap_output(&result.output)
-            );
-            return (false, total, output);
-        }
+    };
+    if let Some(layers) = &result.sandbox {
+        SANDBOX_SEEN.call_once(|| println!("grade: each test runs sandboxed: {layers}"));
     }
-    (true, total, format!("{} run(s) passed", args.runs))
+    if result.verdict.failed() {
+        let output = format!(
+            "run {run} of {}: {} (LAB_SEED={})\n{}",
+            args.runs,
+            result.verdict,
+            spec.seed,
+            cap_output(&result.output)
+        );
+        return (Outcome::Failed { output }, result.duration);
+    }
+    (Outcome::Passed, result.duration)
 }
 
 fn write_reports(dir: &Path, report: &Report) -> Result<(), String> {

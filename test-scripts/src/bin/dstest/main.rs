@@ -130,6 +130,7 @@ use report::{RunRecord, Summary, TestRuns};
 use select::Candidate;
 use test_scripts::labs::{self, LABS, Lab};
 use test_scripts::runner::{self, RunResult, RunSpec, TestBinary, Verdict};
+use test_scripts::shard::Shard;
 
 /// The exit code after Ctrl-C, as for a shell command ended by SIGINT.
 const INTERRUPTED: u8 = 130;
@@ -219,7 +220,7 @@ struct Cli {
 
     /// Run only the K-th of N disjoint slices of the (test, run) pairs, K from 1 to N (one
     /// machine's part of a sweep; `dstest merge` combines the slices' --json summaries)
-    #[arg(long, value_name = "K/N", value_parser = shard)]
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     shard: Option<Shard>,
 
     /// Build the tests of PACKAGE only, as cargo test -p (repeatable; default: the workspace)
@@ -315,41 +316,6 @@ fn at_least_one(text: &str) -> Result<usize, String> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err("expected a whole number, 1 or more".to_string()),
     }
-}
-
-/// `--shard K/N`: the K-th (from 1) of N slices of the (test, run) pairs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Shard {
-    /// From 1 to `count`.
-    index: usize,
-    count: usize,
-}
-
-impl Shard {
-    /// Whether run `run` (from 1) of test `test` (from 0) is this slice's:
-    /// that of `(test + run - 1) mod N`. Each test's runs go round-robin
-    /// over the slices, each test starting one slice further, so every
-    /// slice gets its share of every test even when N divides the number of
-    /// tests (a plain round-robin over the pairs would give each slice whole
-    /// tests). A pair's slice depends neither on `--sequential` nor on the
-    /// rounds of `--loop`, so the slices are disjoint and together make the
-    /// whole sweep.
-    fn owns(&self, test: usize, run: usize) -> bool {
-        test.wrapping_add(run - 1) % self.count == self.index - 1
-    }
-}
-
-fn shard(text: &str) -> Result<Shard, String> {
-    let bad =
-        || format!("expected K/N with 1 <= K <= N, like 1/4 (the first of 4 slices), not {text:?}");
-    let (k, n) = text.split_once('/').ok_or_else(bad)?;
-    let (Ok(index), Ok(count)) = (k.trim().parse::<usize>(), n.trim().parse::<usize>()) else {
-        return Err(bad());
-    };
-    if index == 0 || index > count {
-        return Err(bad());
-    }
-    Ok(Shard { index, count })
 }
 
 fn seconds(text: &str) -> Result<Duration, String> {
