@@ -744,7 +744,7 @@ fn merge_combines_the_shards_summaries() {
     assert!(
         stdout.contains(
             "\n      4  fixture failure (LAB_SEED=#)\n         in fail_9a; replay: LAB_SIM=1 \
-             LAB_SEED=1 cargo test -p test-scripts --test fixture -- --exact fail_9a --nocapture\n"
+             LAB_TRACE=replay.html LAB_SEED=1 cargo test -p test-scripts --test fixture -- --exact fail_9a --nocapture\n"
         ),
         "{stdout}"
     );
@@ -830,7 +830,7 @@ fn failures_are_grouped_by_message() {
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     let replay = |test: &str| {
         format!(
-            "replay: LAB_SIM=1 LAB_SEED=1 cargo test -p test-scripts --test fixture -- --exact {test} --nocapture"
+            "replay: LAB_SIM=1 LAB_TRACE=replay.html LAB_SEED=1 cargo test -p test-scripts --test fixture -- --exact {test} --nocapture"
         )
     };
     assert!(

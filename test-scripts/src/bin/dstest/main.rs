@@ -40,7 +40,8 @@
 //! tester's `LAB_TRACE`, with `LAB_TRACE_ONLY_FAILED=1`; see
 //! `docs/debugging.md`), which the failure line names. The poller that
 //! draws the peers' roles changes the schedule, so a simulated run with a
-//! timeline is replayed with `LAB_TRACE` set: the replay command says so.
+//! timeline is replayed with `LAB_TRACE` set: the replay command says so
+//! (`LAB_TRACE=replay.html`, in the directory it runs in).
 //! `--no-timeline` turns timelines off.
 //!
 //! TEST is an exact test name, a part (`2A`, `2b`, `3B`: the tests whose
@@ -351,6 +352,10 @@ fn run_env(cli: &Cli, pages: &Path) -> Vec<(String, String)> {
 
 /// The name of a failed run's timeline, in its `LAB_OUTPUT_DIR`.
 const TIMELINE: &str = "timeline.html";
+/// Where a replay writes its timeline: a name of its own, so that replaying
+/// leaves the kept one as it was, and the same for every run, so that
+/// failures grouped by message show one replay command.
+const REPLAY_TIMELINE: &str = "replay.html";
 
 /// The prefix of the pages the linearizability checker writes: the only
 /// files dstest removes from a run's `LAB_OUTPUT_DIR`.
@@ -980,7 +985,7 @@ impl<'a> Session<'a> {
         let timeline = pages.join(TIMELINE);
         // (a traced run replays exactly only traced: see the header.)
         let replay = match (self.cli.sim, self.cli.no_timeline) {
-            (true, false) => format!("LAB_SIM=1 LAB_TRACE={} {replay}", timeline.display()),
+            (true, false) => format!("LAB_SIM=1 LAB_TRACE={REPLAY_TIMELINE} {replay}"),
             (true, true) => format!("LAB_SIM=1 {replay}"),
             (false, _) => replay,
         };
