@@ -63,9 +63,9 @@ pub(crate) struct Record {
     /// Inside a blocking operation (a labrpc call, a join): the waits and
     /// locks it makes are its own, not checked again.
     quiet: AtomicU32,
-    /// The last lock-order edge this thread recorded, to skip the global
-    /// table when a thread repeats itself.
-    last_edge: Cell2,
+    /// The lock-order edges this thread recorded lately (direct-mapped),
+    /// to skip the shared table when a thread repeats itself.
+    edges: [EdgeSlot; EDGE_CACHE],
     /// What the thread waits for now (a [`Waiting`] as u8, 0: nothing).
     waiting: AtomicU8,
     waiting_at: AtomicPtr<Location<'static>>,
@@ -76,8 +76,15 @@ pub(crate) struct Record {
     waiting_detail: Mutex<String>,
 }
 
+/// One cached edge: (outer, inner, the [`GENERATION`] it was recorded in).
 #[derive(Default)]
-struct Cell2(AtomicU64, AtomicU64);
+struct EdgeSlot(AtomicU64, AtomicU64, AtomicU64);
+
+/// How many edges a thread's cache keeps.
+const EDGE_CACHE: usize = 32;
+
+/// Counts [`reset`]s: a cached edge of an older generation is forgotten.
+static GENERATION: AtomicU64 = AtomicU64::new(1);
 
 #[derive(Default)]
 struct Held {
@@ -136,7 +143,7 @@ impl Record {
             len: AtomicU32::new(0),
             held: Default::default(),
             quiet: AtomicU32::new(0),
-            last_edge: Cell2::default(),
+            edges: Default::default(),
             waiting: AtomicU8::new(0),
             waiting_at: AtomicPtr::new(ptr::null_mut()),
             waiting_for: AtomicU64::new(0),
@@ -411,14 +418,17 @@ fn released_slow(record: &Record, id: u64) {
 #[cold]
 #[track_caller]
 fn locking_slow(record: &Record, id: u64, at: Site) {
-    let held = record.held();
-    if let Some(&(_, first)) = held.iter().find(|&&(h, _)| h == id) {
+    let len = (record.len.load(Ordering::Relaxed) as usize).min(MAX_HELD);
+    let held = &record.held[..len];
+    if let Some(slot) = held.iter().find(|h| h.id.load(Ordering::Relaxed) == id) {
+        // SAFETY: null or a `&'static Location` stored by `push`.
+        let first = unsafe { slot.at.load(Ordering::Relaxed).as_ref() };
         panic!(
             "{} locked a Mutex at {} that it already holds (locked at {}): it would wait for \
              itself for ever (labrt's lock-discipline check; docs/debugging.md)",
             record.who(),
             short(at),
-            short(first)
+            first.map_or("?".to_string(), short)
         );
     }
     if record.quiet.load(Ordering::Relaxed) != 0 {
@@ -426,20 +436,34 @@ fn locking_slow(record: &Record, id: u64, at: Site) {
         return;
     }
     let inner = id_of(id);
-    let edge = (held.last().map_or(0, |h| id_of(h.0)), inner);
-    if record.last_edge.0.load(Ordering::Relaxed) == edge.0
-        && record.last_edge.1.load(Ordering::Relaxed) == edge.1
-    {
-        return;
-    }
-    record.last_edge.0.store(edge.0, Ordering::Relaxed);
-    record.last_edge.1.store(edge.1, Ordering::Relaxed);
-    let who = record.who();
-    with_checker(|checker| {
-        for &(outer, outer_at) in &held {
-            checker.edge(id_of(outer), outer_at, inner, at, &who);
+    let generation = GENERATION.load(Ordering::Relaxed);
+    let mut who = None;
+    for slot in held {
+        // SAFETY: null or a `&'static Location` stored by `push`.
+        let Some(outer_at) = (unsafe { slot.at.load(Ordering::Relaxed).as_ref() }) else {
+            continue;
+        };
+        let outer = id_of(slot.id.load(Ordering::Relaxed));
+        let cached = &record.edges[edge_slot(outer, inner)];
+        if cached.0.load(Ordering::Relaxed) == outer
+            && cached.1.load(Ordering::Relaxed) == inner
+            && cached.2.load(Ordering::Relaxed) == generation
+        {
+            continue;
         }
-    });
+        let who: &String = who.get_or_insert_with(|| record.who());
+        with_checker(|checker| checker.edge(outer, outer_at, inner, at, who));
+        cached.0.store(outer, Ordering::Relaxed);
+        cached.1.store(inner, Ordering::Relaxed);
+        cached.2.store(generation, Ordering::Relaxed);
+    }
+}
+
+/// Where edge (outer, inner) goes in a thread's cache.
+fn edge_slot(outer: u64, inner: u64) -> usize {
+    let mix =
+        (outer.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ inner).wrapping_mul(0x517c_c1b7_2722_0a95);
+    (mix >> 32) as usize % EDGE_CACHE
 }
 
 /// What a blocking operation is, for the report of one started while
@@ -501,13 +525,24 @@ pub(crate) fn check(op: Op<'_>, at: Site) -> Option<&'static Record> {
     if record.quiet.load(Ordering::Relaxed) != 0 {
         return None;
     }
-    if record.len.load(Ordering::Relaxed) != 0 {
+    let len = record.len.load(Ordering::Relaxed);
+    if len != 0 && !only_its_own(record, len, &op) {
         blocking_slow(record, &op, at);
     }
     if let Op::Call(method, _) = op {
         method.clone_into(&mut record.waiting_detail.lock());
     }
     Some(record)
+}
+
+/// Whether the one lock the thread holds is the one a condvar wait
+/// releases: the usual wait, nothing to report.
+#[inline]
+fn only_its_own(record: &Record, len: u32, op: &Op<'_>) -> bool {
+    match op {
+        Op::Condvar(mutex) => len == 1 && record.held[0].id.load(Ordering::Relaxed) == *mutex,
+        _ => false,
+    }
 }
 
 /// The marking of [`blocking`] alone: the thread of `record` waits, at
@@ -556,7 +591,8 @@ pub fn calling(method: &str, longest: Duration, at: &'static Location<'static>) 
 /// locks only): marked for the dump.
 #[inline]
 pub(crate) fn waiting_for_lock(id: u64, at: Site) -> Blocking {
-    let record = current();
+    // Inside another wait (a join's own lock), that wait is what shows.
+    let record = current().filter(|r| r.quiet.load(Ordering::Relaxed) == 0);
     if let Some(record) = record {
         record.waiting_for.store(id, Ordering::Relaxed);
         record
@@ -670,14 +706,19 @@ fn short(site: Site) -> String {
     format!("{}:{}", site.file(), site.line())
 }
 
-/// A thread locking a mutex that another thread releases is a lock the
-/// thread holds with `MutexGuard::unlocked`'s closure running: the closure
-/// sees it unlocked. Returns the mutex's place in the stack, to put it back.
+/// The thread lets go of the mutex of key `id` for a while (a condvar
+/// wait, `MutexGuard::unlocked`'s closure), and will take it again: returns
+/// where it was locked, to put it back with that line.
 #[inline]
 pub(crate) fn suspend(id: u64) -> Option<Site> {
     let record = current()?;
-    let held = record.held();
-    let site = held.iter().rev().find(|&&(h, _)| h == id).map(|&(_, s)| s);
+    let len = (record.len.load(Ordering::Relaxed) as usize).min(MAX_HELD);
+    let site = record.held[..len]
+        .iter()
+        .rev()
+        .find(|h| h.id.load(Ordering::Relaxed) == id)
+        // SAFETY: null or a `&'static Location` stored by `push`.
+        .and_then(|h| unsafe { h.at.load(Ordering::Relaxed).as_ref() });
     released(id);
     site
 }
@@ -805,10 +846,7 @@ fn with_checker<R>(f: impl FnOnce(&mut Checker) -> R) -> R {
 /// when a test starts.
 pub fn reset() {
     with_checker(|c| *c = Checker::default());
-    if let Some(record) = current() {
-        record.last_edge.0.store(0, Ordering::Relaxed);
-        record.last_edge.1.store(0, Ordering::Relaxed);
-    }
+    GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
 /// The findings so far, one line each (with its count); empty if none.
