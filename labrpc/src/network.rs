@@ -270,7 +270,10 @@ impl ClientEnd {
     fn deliver_tapped(&self, tap: &dyn Tap, call: Call, req: Request) -> Option<Vec<u8>> {
         match tap.request(&call) {
             Fate::Deliver => {}
-            Fate::Drop => return None,
+            Fate::Drop => {
+                tap.returned(&call, false);
+                return None;
+            }
             Fate::Duplicate(after) => {
                 let net = self.net.clone();
                 let copy = call.clone();
@@ -281,14 +284,25 @@ impl ClientEnd {
             }
             Fate::Hold(gate) => {
                 if !gate.wait() {
+                    tap.returned(&call, false);
                     return None;
                 }
             }
         }
-        self.deliver(req, Some((tap, &call)))
+        let mut answered = None;
+        let reply = self.deliver(req, Some((tap, &call, &mut answered)));
+        tap.returned(answered.as_ref().unwrap_or(&call), reply.is_some());
+        reply
     }
 
-    fn deliver(&self, req: Request, tapped: Option<(&dyn Tap, &Call)>) -> Option<Vec<u8>> {
+    /// Routes `req`, runs its handler and brings its reply back, losing and
+    /// delaying them as the network does. A tapped call asks the tap about
+    /// its reply, and leaves in `answered` the call with its reply.
+    fn deliver(
+        &self,
+        req: Request,
+        tapped: Option<(&dyn Tap, &Call, &mut Option<Call>)>,
+    ) -> Option<Vec<u8>> {
         let route = self.net.route(&self.name);
         if let Some((server_name, _)) = &route.server {
             // For the thread dump: whom the caller waits for.
@@ -314,13 +328,14 @@ impl ClientEnd {
         }
 
         let outcome = self.run_handler(req, &server_name, &server)?;
-        let reply = outcome.unwrap_or_else(|fault| panic!("{fault}"));
+        let (reply, render) = outcome.unwrap_or_else(|fault| panic!("{fault}"));
         // A server that was replaced or deleted (a crash) must not answer:
         // its reply could reflect state the tester has since thrown away.
         if self.net.is_dead(&self.name, &server_name, &server) {
             return None;
         }
-        if let Some((tap, call)) = tapped {
+        if let Some((tap, call, answered)) = tapped {
+            let call = answered.insert(call.answered(&reply, render));
             let deliver = match tap.reply(call) {
                 Fate::Deliver | Fate::Duplicate(_) => true,
                 Fate::Drop => false,

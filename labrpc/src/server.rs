@@ -39,7 +39,12 @@ struct Method {
     args: TypeName,
     reply: TypeName,
     run: Handler,
+    /// Renders an encoded reply of this method, for a tap that shows it.
+    render_reply: Render,
 }
+
+/// Renders encoded bytes in their type's `Debug` form.
+pub(crate) type Render = fn(&[u8]) -> String;
 
 /// Decodes the arguments, runs the handler, encodes the reply.
 type Handler = Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
@@ -68,7 +73,7 @@ pub(crate) struct Request {
     pub(crate) reply_type: TypeName,
     /// Renders encoded arguments in their `Debug` form, for a tap that
     /// shows calls (a timeline); a pointer, so it costs nothing unused.
-    pub(crate) render_args: fn(&[u8]) -> String,
+    pub(crate) render_args: Render,
 }
 
 impl Request {
@@ -94,9 +99,10 @@ fn render<A: DeserializeOwned + Debug>(bytes: &[u8]) -> String {
     }
 }
 
-/// What a server makes of a request: encoded reply bytes, or a fault to
-/// raise in the caller (a mistake in the call, or a panicking handler).
-pub(crate) type Outcome = Result<Vec<u8>, String>;
+/// What a server makes of a request: encoded reply bytes (and how to
+/// render them, for a tap), or a fault to raise in the caller (a mistake
+/// in the call, or a panicking handler).
+pub(crate) type Outcome = Result<(Vec<u8>, Render), String>;
 
 impl Service {
     /// An empty service called `name` (the part before the dot in a call).
@@ -140,6 +146,7 @@ impl Service {
             args: TypeName::of::<A>(),
             reply: TypeName::of::<R>(),
             run: Box::new(run),
+            render_reply: render::<R>,
         };
         if self.methods.insert(name.to_string(), method).is_some() {
             panic!(
@@ -207,7 +214,9 @@ impl Server {
         })?;
         check_type(&req.method, "arguments", req.args_type, method.args)?;
         check_type(&req.method, "reply", req.reply_type, method.reply)?;
+        let render = method.render_reply;
         labrt::thread::catch_panic(|| (method.run)(&req.args))
+            .map(|reply| (reply, render))
             .map_err(|msg| format!("labrpc: the handler of {} panicked: {msg}", req.method))
     }
 

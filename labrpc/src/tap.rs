@@ -16,7 +16,7 @@ use labrt::sync::Arc;
 use labrt::time::Duration;
 
 use crate::name::Name;
-use crate::server::{Request, TypeName};
+use crate::server::{Render, Request, TypeName};
 
 /// One call, as a tap sees it.
 #[derive(Clone, Debug)]
@@ -31,7 +31,10 @@ pub struct Call {
     pub args: Arc<Vec<u8>>,
     /// The caller's argument and reply types, which a replay must present.
     types: (TypeName, TypeName),
-    render_args: fn(&[u8]) -> String,
+    render_args: Render,
+    /// The handler's encoded reply, once it answered (as [`Tap::reply`]
+    /// and [`Tap::returned`] see the call).
+    reply: Option<(Arc<Vec<u8>>, Render)>,
 }
 
 impl Call {
@@ -43,7 +46,22 @@ impl Call {
             args: Arc::new(req.args.clone()),
             types: (req.args_type, req.reply_type),
             render_args: req.render_args,
+            reply: None,
         }
+    }
+
+    /// This call, answered with `reply`.
+    pub(crate) fn answered(&self, reply: &[u8], render: Render) -> Call {
+        Call {
+            reply: Some((Arc::new(reply.to_vec()), render)),
+            ..self.clone()
+        }
+    }
+
+    /// The handler's reply in its `Debug` form (decoded anew at each call),
+    /// once it answered: in [`Tap::reply`] and [`Tap::returned`].
+    pub fn reply_debug(&self) -> Option<String> {
+        self.reply.as_ref().map(|(bytes, render)| render(bytes))
     }
 
     /// The arguments in their `Debug` form (decoded anew at each call).
@@ -110,11 +128,21 @@ impl Gate {
     }
 }
 
-/// Decides the fate of each request and reply of a network. Runs on the
+/// Decides the fate of each request and reply of a network, and hears how
+/// each call ended. Runs on the
 /// caller's thread, with no lock of the network held.
 pub trait Tap: Send + Sync {
     /// A request is about to leave through `call.end`.
     fn request(&self, call: &Call) -> Fate;
-    /// The handler of `call` answered and its reply is about to return.
+    /// The handler of `call` answered and its reply is about to return
+    /// (before the network's own losses and delays).
     fn reply(&self, call: &Call) -> Fate;
+    /// `call` is over: its reply reached the caller (`delivered`), or not
+    /// (lost or delayed past a crash, by the tap or by the network, or no
+    /// handler answered). Called once per call the tap saw a request of;
+    /// `call` has the reply if the handler answered. Does nothing unless
+    /// the tap wants to know.
+    fn returned(&self, call: &Call, delivered: bool) {
+        let _ = (call, delivered);
+    }
 }

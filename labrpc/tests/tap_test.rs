@@ -182,3 +182,61 @@ fn a_replay_reaches_the_server_the_end_reaches_now() {
     assert_eq!(restarted.load(Ordering::SeqCst), 107);
     assert_eq!(total.load(Ordering::SeqCst), 7);
 }
+
+/// Records each reply as the tap sees it and how each call ended.
+#[derive(Default)]
+struct Ends {
+    replies: Mutex<Vec<Option<String>>>,
+    returned: Mutex<Vec<(u64, Option<String>, bool)>>,
+}
+
+impl Tap for Ends {
+    fn request(&self, _: &Call) -> Fate {
+        Fate::Deliver
+    }
+
+    fn reply(&self, call: &Call) -> Fate {
+        self.replies.lock().push(call.reply_debug());
+        Fate::Deliver
+    }
+
+    fn returned(&self, call: &Call, delivered: bool) {
+        self.returned
+            .lock()
+            .push((call.id, call.reply_debug(), delivered));
+    }
+}
+
+#[test]
+fn a_tap_sees_each_reply_and_how_each_call_ended() {
+    let (net, end, _) = setup();
+    let ends = Arc::new(Ends::default());
+    net.tap(ends.clone());
+    assert_eq!(add(&end, 5), Some(5));
+    assert_eq!(*ends.replies.lock(), vec![Some("5".to_string())]);
+    assert_eq!(
+        *ends.returned.lock(),
+        vec![(0, Some("5".to_string()), true)]
+    );
+
+    // On an unreliable network some replies are lost after the handler
+    // answered: the tap saw them answered, and then not delivered.
+    net.reliable(false);
+    let mut lost_after_answer = 0;
+    for _ in 0..200 {
+        let before = ends.replies.lock().len();
+        let got = add(&end, 1);
+        let answered = ends.replies.lock().len() > before;
+        let (_, reply, delivered) = ends.returned.lock().last().cloned().unwrap();
+        assert_eq!(delivered, got.is_some());
+        assert_eq!(reply.is_some(), answered);
+        if answered && got.is_none() {
+            lost_after_answer += 1;
+        }
+    }
+    assert!(
+        lost_after_answer > 0,
+        "no reply lost after its handler answered"
+    );
+    assert_eq!(ends.returned.lock().len(), 201);
+}

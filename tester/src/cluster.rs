@@ -24,6 +24,7 @@
 
 use labrpc::{ClientEnd, Name, Network, Server, Service};
 use labrt::sync::{Arc, Mutex};
+use labrt::time::{Duration, sleep};
 use persister::Persister;
 
 use crate::common::{self, KillCheck};
@@ -314,4 +315,74 @@ impl<S: Member + ?Sized> Cluster<S> {
             }
         }
     }
+}
+
+/// The role poller (not in Go): every 10 ms, as long as `owner` (a
+/// config) lives and `clusters` gives its clusters (`None`: the test is
+/// over), asks every running server its Raft's `(term, leader)` with
+/// `state` and tells `seen` (owner, cluster, server, state, whether it
+/// changed since the last poll; a server shut down since counts as
+/// changed). Lab 2's tester runs it for the hardening tests' leader checks
+/// and events, and every lab's tester for the timeline's role bands.
+pub fn poll_roles<T, S>(
+    owner: &Arc<T>,
+    clusters: impl for<'a> Fn(&'a T) -> Option<Vec<&'a Cluster<S>>> + Send + 'static,
+    state: impl Fn(&S) -> (u64, bool) + Send + 'static,
+    mut seen: impl FnMut(&Arc<T>, &Cluster<S>, usize, (u64, bool), bool) + Send + 'static,
+) where
+    T: Send + Sync + 'static,
+    S: Member + ?Sized + 'static,
+{
+    let owner = Arc::downgrade(owner);
+    let mut last: Vec<Vec<Option<(u64, bool)>>> = Vec::new();
+    labrt::thread::spawn_named("tester-leaders", move || {
+        while let Some(inner) = owner.upgrade() {
+            let Some(clusters) = clusters(&inner) else {
+                break;
+            };
+            last.resize(clusters.len(), Vec::new());
+            for (c, cluster) in clusters.iter().enumerate() {
+                let last = &mut last[c];
+                last.resize(cluster.n(), None);
+                for (i, server) in cluster.servers().iter().enumerate() {
+                    let Some(server) = server else {
+                        last[i] = None;
+                        continue;
+                    };
+                    let now = state(server);
+                    let changed = last[i].replace(now) != Some(now);
+                    seen(&inner, cluster, i, now, changed);
+                }
+            }
+            drop(clusters);
+            drop(inner);
+            sleep(Duration::from_millis(10));
+        }
+    });
+}
+
+/// [`poll_roles`] for the timeline alone: each server's term and role as
+/// bands, until the timeline is written at the test's end. Does nothing
+/// without a timeline.
+pub fn poll_roles_for_timeline<T, S>(
+    owner: &Arc<T>,
+    clusters: impl for<'a> Fn(&'a T) -> Vec<&'a Cluster<S>> + Send + 'static,
+    state: impl Fn(&S) -> (u64, bool) + Send + 'static,
+) where
+    T: Send + Sync + 'static,
+    S: Member + ?Sized + 'static,
+{
+    let Some(tl) = clusters(owner).first().and_then(|c| c.timeline().cloned()) else {
+        return;
+    };
+    poll_roles(
+        owner,
+        move |inner| (!tl.is_finished()).then(|| clusters(inner)),
+        state,
+        |_, cluster, i, (term, leader), changed| {
+            if changed && let Some(tl) = cluster.timeline() {
+                tl.role(cluster.lane(i), term, leader);
+            }
+        },
+    );
 }

@@ -340,43 +340,31 @@ impl<C: Command + PartialEq> Config<C> {
     /// (see [`Config::note_leader`]) and each change as an [`Event::Role`],
     /// until the test ends.
     fn watch_leaders(&self) {
-        let cfg = Arc::downgrade(&self.0);
-        let mut last = vec![None; self.0.n];
-        labrt::thread::spawn_named("tester-leaders", move || {
-            while let Some(inner) = cfg.upgrade() {
-                let cfg = Config(inner);
-                if cfg.finished() {
-                    break;
+        crate::cluster::poll_roles(
+            &self.0,
+            |inner| (!inner.finished.load(Ordering::Acquire)).then(|| vec![&inner.peers]),
+            |rf| rf.get_state(),
+            |inner, peers, i, (term, leader), changed| {
+                let cfg = Config(inner.clone());
+                // (only the hardening tests check this; a trace alone
+                // must not add a check.)
+                if leader && cfg.0.faults.is_some() {
+                    cfg.note_leader(term, i);
                 }
-                let rafts = cfg.0.peers.servers();
-                for (i, rf) in rafts.iter().enumerate() {
-                    let Some(rf) = rf else {
-                        last[i] = None;
-                        continue;
-                    };
-                    let (term, leader) = rf.get_state();
-                    // (only the hardening tests check this; a trace alone
-                    // must not add a check.)
-                    if leader && cfg.0.faults.is_some() {
-                        cfg.note_leader(term, i);
+                if changed {
+                    if let Some(faults) = &cfg.0.faults {
+                        faults.note(Event::Role {
+                            peer: i,
+                            term,
+                            leader,
+                        });
                     }
-                    if last[i].replace((term, leader)) != Some((term, leader)) {
-                        if let Some(faults) = &cfg.0.faults {
-                            faults.note(Event::Role {
-                                peer: i,
-                                term,
-                                leader,
-                            });
-                        }
-                        if let Some(tl) = &cfg.0.timeline {
-                            tl.role(cfg.0.peers.lane(i), term, leader);
-                        }
+                    if let Some(tl) = &cfg.0.timeline {
+                        tl.role(peers.lane(i), term, leader);
                     }
                 }
-                drop(cfg);
-                sleep(Duration::from_millis(10));
-            }
-        });
+            },
+        );
     }
 
     /// Delivers `message`'s request again, late, to whatever instance of

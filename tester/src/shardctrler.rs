@@ -57,6 +57,11 @@ impl Config {
         if let Some(tl) = &timeline {
             tl.hook_panics();
         }
+        crate::cluster::poll_roles_for_timeline(
+            &cfg.0,
+            |inner| vec![&inner.servers],
+            |sc| sc.raft().get_state(),
+        );
         cfg
     }
 

@@ -132,6 +132,16 @@ impl Config {
         if let Some(tl) = &timeline {
             tl.hook_panics();
         }
+        crate::cluster::poll_roles_for_timeline(
+            &cfg.0,
+            |inner| vec![&inner.ctrlers],
+            |sc| sc.raft().get_state(),
+        );
+        crate::cluster::poll_roles_for_timeline(
+            &cfg.0,
+            |inner| inner.groups.iter().map(|g| &g.servers).collect(),
+            |kv| kv.raft().get_state(),
+        );
         cfg
     }
 

@@ -6,7 +6,9 @@
 //! bands (polled with `get_state` every 10 ms, as the hardening tests do),
 //! every RPC as an arrow from its sending to its handler's answer (marked
 //! when no answer came, when the end was cut off, when a test's
-//! [`Faults`](crate::faults::Faults) dropped it), the tester's actions
+//! [`Faults`](crate::faults::Faults) dropped it, when the network lost the
+//! reply after the handler answered), its arguments and reply on hover, the
+//! tester's actions
 //! (start, crash, connect, disconnect, partition), `start()`s, applies and
 //! snapshots, the student's `dlog!` lines (all topics, whatever `LAB_LOG`
 //! says), and the failure message at its time. Everything comes from the
@@ -26,10 +28,9 @@
 //! not the untraced run of the same seed: in the simulation, replay a
 //! traced run with `LAB_TRACE` set (it is then exact).
 //!
-//! What the tap cannot see: a reply lost or delayed by the network after
-//! its handler answered (labrpc asks the tap before it drops or delays a
-//! reply, and the reply's contents are not shown to it). Such an RPC shows
-//! as answered.
+//! A reply the network lost after its handler answered is known from
+//! labrpc's [`Tap::returned`], called when the call is over; a delivered
+//! reply's arrival time (after the network's delays) is shown on hover.
 
 // The recorder must not be a scheduling point of the simulation (turning
 // the trace on would change the run more than it must) nor show up in
@@ -146,6 +147,10 @@ struct Rpc {
     args: usize,
     answered: Option<u64>,
     fate: RpcFate,
+    /// The reply's text, once the handler answered.
+    reply: Option<usize>,
+    /// When the reply reached the caller.
+    back: Option<u64>,
 }
 
 #[derive(Clone, Copy)]
@@ -160,6 +165,9 @@ enum RpcFate {
     DroppedByTest = 3,
     /// A test's faults held it.
     Held = 4,
+    /// The handler answered but the reply never reached the caller: the
+    /// network lost it, or delayed it past the server's crash.
+    ReplyLost = 5,
 }
 
 const TESTER: usize = 0;
@@ -284,6 +292,11 @@ impl Timeline {
         self.write();
     }
 
+    /// Whether the test is over ([`Timeline::finish`] was called).
+    pub fn is_finished(&self) -> bool {
+        self.0.finished.load(Ordering::Acquire)
+    }
+
     /// The test is over: writes the page unless it was written already
     /// after a failure, or the test passed and only failures are asked for.
     pub fn finish(&self) {
@@ -337,9 +350,11 @@ impl Timeline {
         });
         list(&mut j, "rpcs", &rec.rpcs, |j, r| {
             let answered = r.answered.map_or(-1, |t| t as i64);
+            let reply = r.reply.map_or(-1, |t| t as i64);
+            let back = r.back.map_or(-1, |t| t as i64);
             let _ = write!(
                 j,
-                "[{},{},{},{},{},{},{}]",
+                "[{},{},{},{},{},{},{},{reply},{back}]",
                 r.sent, r.from, r.to, r.method, r.args, answered, r.fate as u8
             );
         });
@@ -398,17 +413,36 @@ impl Timeline {
             args,
             answered: None,
             fate,
+            reply: None,
+            back: None,
         });
         rec.by_id.insert(call.id, index);
     }
 
     fn reply(&self, call: &Call) {
         let t = self.now();
+        let reply = call.reply_debug();
         let mut rec = self.rec();
+        let reply = reply.map(|r| rec.text(&r));
         if let Some(&i) = rec.by_id.get(&call.id) {
             let rpc = &mut rec.rpcs[i];
             rpc.answered = Some(t);
             rpc.fate = RpcFate::Answered;
+            rpc.reply = reply;
+        }
+    }
+
+    /// `call` is over; its reply arrived if `delivered`.
+    fn returned(&self, call: &Call, delivered: bool) {
+        let t = self.now();
+        let mut rec = self.rec();
+        if let Some(&i) = rec.by_id.get(&call.id) {
+            let rpc = &mut rec.rpcs[i];
+            if delivered {
+                rpc.back = Some(t);
+            } else if matches!(rpc.fate, RpcFate::Answered) {
+                rpc.fate = RpcFate::ReplyLost;
+            }
         }
     }
 
@@ -444,6 +478,13 @@ impl Tap for Timeline {
         }
         self.fated(call, &fate);
         fate
+    }
+
+    fn returned(&self, call: &Call, delivered: bool) {
+        if let Some(f) = self.0.faults.get() {
+            f.returned(call, delivered);
+        }
+        Timeline::returned(self, call, delivered);
     }
 }
 

@@ -224,6 +224,11 @@ impl Config {
         if let Some(tl) = cfg.0.servers.timeline() {
             tl.hook_panics();
         }
+        crate::cluster::poll_roles_for_timeline(
+            &cfg.0,
+            |inner| vec![&inner.servers],
+            |s| s.state(),
+        );
         cfg
     }
 

@@ -21,6 +21,11 @@ pub trait Replica: Member {
     fn services(&self) -> Vec<Service>;
     /// Whether its Raft believes it is the leader.
     fn is_leader(&self) -> bool;
+    /// Its Raft's term and whether it believes it is the leader, for the
+    /// timeline's role bands (a service without Raft: term 0).
+    fn state(&self) -> (u64, bool) {
+        (0, self.is_leader())
+    }
 }
 
 /// A client of a key/value service.
@@ -69,6 +74,10 @@ impl Replica for KvraftReplica {
 
     fn is_leader(&self) -> bool {
         self.0.raft().get_state().1
+    }
+
+    fn state(&self) -> (u64, bool) {
+        self.0.raft().get_state()
     }
 }
 

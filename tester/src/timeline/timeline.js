@@ -6,7 +6,8 @@
   const D = JSON.parse(document.getElementById("data").textContent);
   const KINDS = ["start", "crash", "net", "submit", "apply", "snapshot", "note"];
   const FATES = ["no answer seen (lost, or the server crashed)", "answered",
-    "unreachable (end disconnected)", "dropped by the test's faults", "held by the test's faults"];
+    "unreachable (end disconnected)", "dropped by the test's faults", "held by the test's faults",
+    "answered, but the network lost the reply (or delayed it past a crash)"];
   const LIMIT = 3000;         // RPC arrows drawn at most; beyond, a density strip
   const MARK_LIMIT = 4000;
   const LOG_LIMIT = 500;      // lines listed under the chart
@@ -17,7 +18,7 @@
 
   // Rows, sorted by time once.
   const byT = (a, b) => a[0] - b[0];
-  const rpcs = D.rpcs.map((r, i) => ({ i, sent: r[0], from: r[1], to: r[2], m: r[3], args: r[4], ans: r[5], fate: r[6] }))
+  const rpcs = D.rpcs.map((r, i) => ({ i, sent: r[0], from: r[1], to: r[2], m: r[3], args: r[4], ans: r[5], fate: r[6], reply: r[7], back: r[8] }))
     .sort((a, b) => a.sent - b.sent);
   const marks = D.marks.slice().sort(byT);
   const logs = D.logs.slice().sort(byT);
@@ -245,7 +246,8 @@
       .selectAll("title").data((r) => [r]).join("title")
       .text((r) => "#" + r.i + " " + D.methods[r.m] + " " + D.lanes[r.from] + " → " + D.lanes[r.to] +
         "\nsent " + ms(r.sent) + (r.ans >= 0 ? ", answered after " + ms(r.ans - r.sent) : "") +
-        "\n" + FATES[r.fate] + "\nargs: " + txt(r.args));
+        (r.back >= 0 ? ", reply back after " + ms(r.back - r.sent) : "") +
+        "\n" + FATES[r.fate] + "\nargs: " + txt(r.args) + (r.reply >= 0 ? "\nreply: " + txt(r.reply) : ""));
     gRpcs.selectAll("path.lost").data(arrows.filter((r) => r.ans < 0), (r) => r.i).join("path").attr("class", "lost")
       .attr("d", (r) => {
         const X = xz(r.sent) + 8, Y = mid(r.from) + (mid(r.to) - mid(r.from)) / 2;
