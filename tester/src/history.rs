@@ -8,8 +8,8 @@
 use std::sync::LazyLock;
 
 use labrt::sync::{Arc, Mutex};
-use labrt::time::Instant;
-use linearizability::{Budget, KvModel, KvOperation, check_history, format_kv_history};
+use labrt::time::{Duration, Instant};
+use linearizability::{Budget, KvModel, KvOp, KvOperation, check_history, format_kv_history};
 
 use crate::common::print_live;
 use crate::fatal;
@@ -44,17 +44,37 @@ impl OpLog {
 }
 
 /// Runs one clerk operation and, if a log is given, logs it: `record` makes
-/// the entry from the result and the call and return times.
+/// the entry from the result and the call and return times. With a
+/// timeline (`LAB_TRACE`), the operation is also a span on lane `lane`.
 pub(crate) fn logged<T>(
     log: Option<&OpLog>,
+    lane: impl FnOnce() -> String,
     op: impl FnOnce() -> T,
     record: impl FnOnce(&T, u64, u64) -> KvOperation,
 ) -> T {
     let start = since_t0();
     let result = op();
     let end = since_t0();
+    let traced = crate::timeline::enabled();
+    if log.is_none() && !traced {
+        return result;
+    }
+    let entry = record(&result, start, end);
+    if traced {
+        let at = |ns: u64| *T0 + Duration::from_nanos(ns);
+        let input = &entry.input;
+        let (kind, text) = match input.op {
+            KvOp::Get => {
+                let read = entry.output.as_ref().map_or("", |o| o.value.as_str());
+                (0, format!("Get({:?}) -> {read:?}", input.key))
+            }
+            KvOp::Put => (1, format!("Put({:?}, {:?})", input.key, input.value)),
+            KvOp::Append => (2, format!("Append({:?}, {:?})", input.key, input.value)),
+        };
+        crate::timeline::clerk_op(&lane(), at(start), at(end), kind, &text);
+    }
     if let Some(log) = log {
-        log.append(record(&result, start, end));
+        log.append(entry);
     }
     result
 }

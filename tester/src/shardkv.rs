@@ -367,6 +367,7 @@ impl Inner {
 pub fn get(ck: &mut Clerk, key: &str, log: &OpLog, cli: usize) -> String {
     logged(
         Some(log),
+        || format!("C{cli}"),
         || ck.get(key),
         |v, start, end| KvOperation::get(cli, key, v, start, end),
     )
@@ -376,6 +377,7 @@ pub fn get(ck: &mut Clerk, key: &str, log: &OpLog, cli: usize) -> String {
 pub fn put(ck: &mut Clerk, key: &str, value: &str, log: &OpLog, cli: usize) {
     logged(
         Some(log),
+        || format!("C{cli}"),
         || ck.put(key, value),
         |_, start, end| KvOperation::put(cli, key, value, start, end),
     );
@@ -385,6 +387,7 @@ pub fn put(ck: &mut Clerk, key: &str, value: &str, log: &OpLog, cli: usize) {
 pub fn append(ck: &mut Clerk, key: &str, value: &str, log: &OpLog, cli: usize) {
     logged(
         Some(log),
+        || format!("C{cli}"),
         || ck.append(key, value),
         |_, start, end| KvOperation::append(cli, key, value, start, end),
     );

@@ -10,8 +10,9 @@
 //! reply after the handler answered), its arguments and reply on hover, the
 //! tester's actions
 //! (start, crash, connect, disconnect, partition), `start()`s, applies and
-//! snapshots, the student's `dlog!` lines (all topics, whatever `LAB_LOG`
-//! says), and the failure message at its time. Everything comes from the
+//! snapshots, the key/value clerks' operations from call to return (the
+//! op log's entries), the student's `dlog!` lines (all topics, whatever
+//! `LAB_LOG` says), and the failure message at its time. Everything comes from the
 //! framework: the network's tap, the cluster, the apply-channel readers,
 //! `raft::debug`'s sink and the panic hook.
 //!
@@ -135,6 +136,8 @@ struct Rec {
     roles: Vec<(u64, usize, u64, bool)>,
     marks: Vec<(u64, usize, u8, usize)>,
     logs: Vec<(u64, usize, usize, usize)>,
+    /// Clerk operations: (call, return, lane, kind, text).
+    ops: Vec<(u64, u64, usize, u8, usize)>,
     topics: Vec<&'static str>,
     failure: Option<(u64, String)>,
 }
@@ -373,6 +376,9 @@ impl Timeline {
         list(&mut j, "logs", &rec.logs, |j, &(t, lane, topic, text)| {
             let _ = write!(j, "[{t},{lane},{topic},{text}]");
         });
+        list(&mut j, "ops", &rec.ops, |j, &(t0, t1, lane, kind, text)| {
+            let _ = write!(j, "[{t0},{t1},{lane},{kind},{text}]");
+        });
         let links = linearizability_pages(&self.0.path);
         list(&mut j, "links", &links, |j, s| j.push_str(&json_str(s)));
         match &rec.failure {
@@ -557,6 +563,27 @@ fn dlog_sink(topic: &'static str, peer: usize, message: &str) {
         };
         let text = rec.text(message);
         rec.logs.push((t, lane, topic, text));
+    }
+}
+
+/// A key/value clerk's operation, from its call to its return, as a span
+/// on lane `lane` of every live timeline (the op log's entries, lab 3 and
+/// 4B); `kind` 0 is a Get, 1 a Put, 2 an Append.
+pub fn clerk_op(lane: &str, call: Instant, ret: Instant, kind: u8, text: &str) {
+    for tl in live_timelines() {
+        let t00 = tl.0.t0;
+        let since = |t: Instant| {
+            if t > t00 {
+                (t - t00).as_micros() as u64
+            } else {
+                0
+            }
+        };
+        let (t0, t1) = (since(call), since(ret));
+        let mut rec = tl.rec();
+        let lane = rec.lane(lane);
+        let text = rec.text(text);
+        rec.ops.push((t0, t1, lane, kind, text));
     }
 }
 

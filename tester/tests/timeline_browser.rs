@@ -2,7 +2,9 @@
 //! fixed seed writes its page, headless Chromium loads it with no network,
 //! and the page must have run without a script error, drawn a lane per
 //! peer, and shown a RequestVote the data holds. A failed run's page must
-//! show the failure.
+//! show the failure. With the `kvraft` feature, a lab 3 run's page must
+//! show its servers' role bands, its clerk's operations as spans, and a
+//! reply's `Debug` form in the data.
 //!
 //! The runs are this binary again (`child`), in a process of their own,
 //! since `LAB_SIM`, `LAB_SEED` and `LAB_TRACE` are read once per process.
@@ -25,6 +27,17 @@ fn child() {
     let Ok(mode) = std::env::var("TIMELINE_CHILD") else {
         return;
     };
+    #[cfg(feature = "kvraft")]
+    if mode == "kv" {
+        let cfg = tester::kvraft::Config::new(3, false, None);
+        cfg.begin("timeline: a lab 3 run for the browser test");
+        let mut ck = cfg.make_client(&cfg.all());
+        tester::kvraft::put(&cfg, &mut ck, "k", "v", None, 0);
+        tester::kvraft::append(&cfg, &mut ck, "k", "w", None, 0);
+        tester::kvraft::check(&cfg, &mut ck, "k", "vw");
+        cfg.end();
+        return;
+    }
     let cfg = Config::<i64>::new(3, false, false);
     cfg.begin("timeline: a run for the browser test");
     cfg.check_one_leader();
@@ -116,6 +129,63 @@ fn timeline_in_a_browser() {
         dom.contains("class=\"failure-line\""),
         "the failure's time is not marked"
     );
+
+    #[cfg(feature = "kvraft")]
+    {
+        // A lab 3 run: role bands from the servers' Rafts, the clerk's
+        // operations as spans, replies in the data.
+        let page = dir.join("kv.html");
+        run_child("kv", &page, true);
+        let html = std::fs::read_to_string(&page).expect("the lab 3 run wrote no timeline");
+        let data = data_of(&html);
+        assert!(
+            !data["roles"].as_array().unwrap().is_empty(),
+            "no roles polled in lab 3"
+        );
+        let texts = data["texts"].as_array().unwrap();
+        let ops: Vec<&str> = data["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| texts[o[4].as_u64().unwrap() as usize].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                r#"Put("k", "v")"#,
+                r#"Append("k", "w")"#,
+                r#"Get("k") -> "vw""#
+            ]
+        );
+        assert!(
+            data["rpcs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r[7].as_i64().is_some_and(|t| t >= 0)),
+            "no reply recorded"
+        );
+        let dom = dump_dom(&browser, &page, &dir);
+        assert!(
+            !dom.contains("data-error="),
+            "a script error: {}",
+            attr(&dom, "data-error")
+        );
+        assert!(
+            dom.contains("data-status=\"ok\""),
+            "the lab 3 page did not finish drawing"
+        );
+        for op in ["put", "append", "get"] {
+            assert!(
+                dom.contains(&format!("class=\"op\" data-op=\"{op}\"")),
+                "no {op} span drawn"
+            );
+        }
+        assert!(
+            dom.contains("class=\"band leader\""),
+            "no leader band drawn in lab 3"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

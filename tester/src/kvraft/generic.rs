@@ -26,10 +26,12 @@ pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
 fn timed<T>(
     cfg: &Config,
     log: Option<&OpLog>,
+    clerk: usize,
     op: impl FnOnce() -> T,
     record: impl FnOnce(&T, u64, u64) -> KvOperation,
 ) -> T {
-    let result = logged(log, op, record);
+    // (the clerk's lane in the timeline, named as `make_client` names it.)
+    let result = logged(log, || format!("C{clerk}"), op, record);
     cfg.op();
     result
 }
@@ -39,6 +41,7 @@ pub fn get(cfg: &Config, ck: &mut Client, key: &str, log: Option<&OpLog>, cli: u
     timed(
         cfg,
         log,
+        ck.id(),
         || ck.get(key),
         |v, start, end| KvOperation::get(cli, key, v, start, end),
     )
@@ -49,6 +52,7 @@ pub fn put(cfg: &Config, ck: &mut Client, key: &str, value: &str, log: Option<&O
     timed(
         cfg,
         log,
+        ck.id(),
         || ck.put(key, value),
         |_, start, end| KvOperation::put(cli, key, value, start, end),
     );
@@ -66,6 +70,7 @@ pub fn append(
     timed(
         cfg,
         log,
+        ck.id(),
         || ck.append(key, value),
         |_, start, end| KvOperation::append(cli, key, value, start, end),
     );

@@ -33,6 +33,11 @@
   marks.forEach((m) => used.add(m[1]));
   logs.forEach((l) => used.add(l[1]));
   D.roles.forEach((r) => used.add(r[1]));
+  const ops = (D.ops || []).slice().sort(byT);
+  ops.forEach((o) => used.add(o[2]));
+  let maxOp = 0;
+  ops.forEach((o) => { maxOp = Math.max(maxOp, o[1] - o[0]); });
+  const OPS = ["get", "put", "append"];
   for (let i = 2; i < D.lanes.length; i++) used.add(i);
   const lanes = D.lanes.map((name, i) => ({ i, name })).filter((l) => used.has(l.i));
 
@@ -105,6 +110,7 @@
   const gBands = svg.append("g");
   const gMarks = svg.append("g");
   const gLogs = svg.append("g");
+  const gOps = svg.append("g");
   const gRpcs = svg.append("g");
   const gFail = svg.append("g");
   const gLabels = svg.append("g");
@@ -202,6 +208,16 @@
           .text((m[1] === 0 && sayTester) || big ? txt(m[3]) : "");
         g.select("title").text(ms(m[0]) + " " + KINDS[m[2]] + ": " + txt(m[3]));
       });
+
+    // clerk operations: a span per Get/Put/Append from call to return.
+    const op = window_(ops, (o) => o[0], t0 - maxOp, t1).filter((o) => on(o[2]) && o[1] >= t0).slice(0, MARK_LIMIT);
+    gOps.selectAll("rect").data(op).join((en) => { const r = en.append("rect").attr("class", "op"); r.append("title"); return r; })
+      .attr("data-op", (o) => OPS[o[3]])
+      .attr("x", (o) => Math.max(left, xz(o[0]))).attr("y", (o) => ly(o[2]) + 2)
+      .attr("width", (o) => Math.max(2, Math.min(width - right, xz(o[1])) - Math.max(left, xz(o[0]))))
+      .attr("height", 5).attr("fill", (o) => ["#06c", "#393", "#8a3"][o[3]]).attr("opacity", 0.6)
+      .select("title").text((o) => txt(o[4]) + "\n" + D.lanes[o[2]] + ", called " + ms(o[0]) +
+        ", returned after " + ms(o[1] - o[0]));
 
     // dlog ticks and lines
     const lg = window_(logs, (l) => l[0], t0, t1).filter((l) => on(l[1]) && !hidden.topics.has(l[2]));
