@@ -324,6 +324,8 @@ impl Watchdog {
             if let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TIME_LIMIT) {
                 // The first line is MIT's message (scripts grep for it).
                 eprint_live(&format!("\n{}\n", with_seed(TIMEOUT_MESSAGE)));
+                // A hung test's timeline is the one that most needs writing.
+                crate::timeline::fail_all(&with_seed(TIMEOUT_MESSAGE));
                 eprint_live(&discipline_block());
                 // Say where every thread is stuck: the simulation's report,
                 // or on real threads labrt's dump (as Go's SIGQUIT), then

@@ -222,10 +222,7 @@ impl Timeline {
         ONCE.call_once(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
-                let message = panic_message(info.payload());
-                for tl in live_timelines() {
-                    tl.fail(&message);
-                }
+                fail_all(&panic_message(info.payload()));
                 previous(info);
             }));
         });
@@ -537,6 +534,15 @@ pub fn lane_name(name: &Name) -> String {
 fn live() -> &'static StdMutex<Vec<Weak<Inner>>> {
     static LIVE: OnceLock<StdMutex<Vec<Weak<Inner>>>> = OnceLock::new();
     LIVE.get_or_init(Default::default)
+}
+
+/// The test failed with `message` where no panic says so (the watchdog's
+/// time limit, which ends the process): every live timeline records it and
+/// writes its page now.
+pub fn fail_all(message: &str) {
+    for tl in live_timelines() {
+        tl.fail(message);
+    }
 }
 
 fn live_timelines() -> Vec<Timeline> {

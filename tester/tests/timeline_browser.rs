@@ -2,7 +2,8 @@
 //! fixed seed writes its page, headless Chromium loads it with no network,
 //! and the page must have run without a script error, drawn a lane per
 //! peer, and shown a RequestVote the data holds. A failed run's page must
-//! show the failure. With the `kvraft` feature, a lab 3 run's page must
+//! show the failure, and so must the page of a run the time limit ended.
+//! With the `kvraft` feature, a lab 3 run's page must
 //! show its servers' role bands, its clerk's operations as spans, and a
 //! reply's `Debug` form in the data.
 //!
@@ -49,7 +50,29 @@ fn child() {
     if mode == "fail" {
         tester::fatal!("a failure on purpose, for the timeline");
     }
+    if mode == "hang" {
+        // Virtual time: the watchdog's 120 s pass at once.
+        labrt::time::sleep(labrt::time::Duration::from_secs(1000));
+    }
     cfg.end();
+}
+
+/// A test that hangs is ended by the tester's watchdog, which exits the
+/// process without a panic: its page must be written all the same, with
+/// the time limit as its failure. (No browser needed: the data says it.)
+#[test]
+fn a_hung_run_writes_its_timeline() {
+    let dir = std::env::temp_dir().join(format!("raftlab-hung-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("hung.html");
+    run_child("hang", &page, false);
+    let html = std::fs::read_to_string(&page).expect("the hung run wrote no timeline");
+    let failure = data_of(&html)["failure"][1].as_str().unwrap().to_string();
+    assert!(
+        failure.contains("test took longer than 120 seconds"),
+        "{failure}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
