@@ -24,10 +24,13 @@ pub struct Points {
     parts: Vec<(String, f64)>,
     /// Tests given their own points.
     tests: BTreeMap<String, f64>,
+    /// `strict on`: labrt's lock-discipline findings fail a test.
+    strict: bool,
 }
 
 impl Points {
-    /// Reads a points table: `<part or test> <points>` per line, `#` comments.
+    /// Reads a points table: `<part or test> <points>` per line, `#`
+    /// comments, and the option `strict on` (or `off`).
     pub fn parse(text: &str) -> Result<Points, String> {
         let mut points = Points::default();
         for (n, line) in text.lines().enumerate() {
@@ -40,6 +43,14 @@ impl Points {
             let (Some(name), Some(value), None) = (words.next(), words.next(), words.next()) else {
                 return Err(bad("expected `<part or test> <points>`"));
             };
+            if name == "strict" {
+                points.strict = match value {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(bad("expected `strict on` or `strict off`")),
+                };
+                continue;
+            }
             let value: f64 = value
                 .parse()
                 .ok()
@@ -59,6 +70,12 @@ impl Points {
             }
         }
         Ok(points)
+    }
+
+    /// Whether a test whose run labrt's lock-discipline check found
+    /// problems in fails (the tester's `LAB_STRICT=1`; docs/debugging.md).
+    pub fn strict(&self) -> bool {
+        self.strict
     }
 
     /// The parts, in the table's order.
@@ -334,6 +351,15 @@ mod tests {
             ],
             execution_time: Duration::from_secs(12),
         }
+    }
+
+    #[test]
+    fn strict_is_an_option_of_the_table() {
+        assert!(!Points::parse("2A 15\n").unwrap().strict());
+        assert!(Points::parse("2A 15\nstrict on\n").unwrap().strict());
+        assert!(!Points::parse("strict on\nstrict off\n").unwrap().strict());
+        let err = Points::parse("strict yes\n").unwrap_err();
+        assert!(err.contains("`strict on` or `strict off`"), "{err}");
     }
 
     #[test]

@@ -266,7 +266,9 @@ fn grade(args: &Args) -> Result<bool, String> {
     for (t, (lab, test)) in planned.iter().enumerate() {
         let name = &test.name;
         let (made, passed, duration) = partial.grade_test(t, |run| match &labs[*lab] {
-            LabState::Built(binary) => run_once(args, &launcher, binary, name, run),
+            LabState::Built(binary) => {
+                run_once(args, &launcher, binary, name, run, points.strict())
+            }
             LabState::Failed(why) => (
                 Outcome::Failed {
                     output: why.clone(),
@@ -673,13 +675,15 @@ fn only_tests(
 }
 
 /// Makes run `run` of `name`: how it ended and how long it took. A
-/// failure's output says which run, the verdict and the seed.
+/// failure's output says which run, the verdict and the seed. With
+/// `strict`, the lock-discipline check's findings fail the run.
 fn run_once(
     args: &Args,
     launcher: &Path,
     binary: &TestBinary,
     name: &str,
     run: u32,
+    strict: bool,
 ) -> (Outcome, Duration) {
     let never = AtomicBool::new(false);
     let seed = RandomState::new().hash_one((name, run));
@@ -690,6 +694,9 @@ fn run_once(
     // directory, which goes with the run: the report's text says what
     // was wrong.
     spec.env = vec![("LAB_HTML_MAX".to_string(), "0".to_string())];
+    if strict {
+        spec.env.push(("LAB_STRICT".to_string(), "1".to_string()));
+    }
     let result = match runner::run(&spec, &never) {
         Ok(result) => result,
         Err(e) => {
