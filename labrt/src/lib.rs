@@ -64,7 +64,6 @@ pub mod collections;
 pub mod discipline;
 pub mod rand;
 pub mod sim;
-mod sim_channel;
 pub mod sync;
 pub mod thread;
 pub mod time;

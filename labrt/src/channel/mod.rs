@@ -19,12 +19,20 @@
 //! A send on a full bounded channel (or on a zero-capacity channel, until a
 //! receiver takes the value) blocks: never do it while holding a lock the
 //! receiver may need.
+//!
+//! Layout (crossbeam-channel's `flavors/`): this file is the API, and each
+//! method dispatches on the channel's flavour: a real channel is
+//! crossbeam's own, and a simulated one (`LAB_SIM=1`) is
+//! `simulated.rs`, beside it, which keeps crossbeam's
+//! semantics but waits in the simulation's scheduler.
+
+mod simulated;
 
 use std::fmt;
 use std::panic::Location;
 
+use self::simulated::End;
 use crate::discipline::{self, Op};
-use crate::sim_channel::{self, End};
 use crate::time::{Duration, Instant};
 
 pub use crossbeam_channel::{
@@ -48,7 +56,7 @@ enum Flavor<C, T> {
 #[inline]
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     if crate::sim::enabled() {
-        let (tx, rx) = sim_channel::channel(None);
+        let (tx, rx) = simulated::channel(None);
         return (Sender(Flavor::Sim(tx)), Receiver(Flavor::Sim(rx)));
     }
     let (tx, rx) = crossbeam_channel::unbounded();
@@ -60,7 +68,7 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 #[inline]
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     if crate::sim::enabled() {
-        let (tx, rx) = sim_channel::channel(Some(cap));
+        let (tx, rx) = simulated::channel(Some(cap));
         return (Sender(Flavor::Sim(tx)), Receiver(Flavor::Sim(rx)));
     }
     let (tx, rx) = crossbeam_channel::bounded(cap);

@@ -1,6 +1,14 @@
-//! The channels of the simulation: crossbeam-channel's semantics (bounded,
-//! unbounded, zero capacity; disconnection when every sender or every
-//! receiver is gone), with waiting done the simulation's way.
+//! The simulated flavour of [`crate::channel`]: crossbeam-channel's
+//! semantics (bounded, unbounded, zero capacity; disconnection when every
+//! sender or every receiver is gone), with waiting done the simulation's
+//! way. The API in `channel/mod.rs` calls it with the running world.
+//!
+//! A channel is a queue under a lock that no simulated thread ever waits
+//! for (only one runs at a time), and two wait queues in the world, keyed
+//! by the channel's address: receivers wait at it, senders one byte past
+//! it. A receive that takes a message wakes every sender (room, or the
+//! rendezvous done); a send wakes one receiver; the last end to go wakes
+//! everyone on the other side, who then see the disconnection.
 //!
 //! A zero-capacity send puts its message in the queue and waits until a
 //! receiver has taken it (`taken` passes the message's number), which is a
