@@ -99,12 +99,6 @@ fn with_generator<R>(draw: impl FnOnce(&mut StdRng) -> R) -> R {
     }
 }
 
-/// A simulated world's generator: every world starts the same stream, so a
-/// test draws the same numbers from the same seed wherever it runs.
-pub(crate) fn world_generator() -> StdRng {
-    StdRng::seed_from_u64(seed())
-}
-
 fn global() -> &'static (u64, Mutex<StdRng>) {
     static GLOBAL: OnceLock<(u64, Mutex<StdRng>)> = OnceLock::new();
     GLOBAL.get_or_init(|| {

@@ -277,7 +277,7 @@ thread_local! {
 /// through cargo's capture and be lost with the process.
 fn catch_depth(by: i32) -> u32 {
     match crate::sim::world() {
-        Some(world) => world.catch_depth(by),
+        Some(world) => world.catch_depth(|depth| add_depth(depth, by)),
         None => {
             let depth = add_depth(CAUGHT.get(), by);
             CAUGHT.set(depth);

@@ -5,6 +5,11 @@
 //! In the simulation, `sleep` waits for the virtual clock, which jumps
 //! ahead whenever no thread can run.
 //!
+//! Each function has its real half and its simulated half side by side:
+//! the simulated one asks the running world (`crate::sim`), which owns the
+//! virtual clock (`sim/clock.rs`) and the timers (`sim/scheduler.rs`).
+//! `time` depends on the simulation, not the reverse.
+//!
 //! ```
 //! use labrt::time::{sleep, Duration, Instant};
 //!

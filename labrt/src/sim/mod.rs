@@ -1,0 +1,159 @@
+//! The deterministic simulation: `LAB_SIM=1`.
+//!
+//! In simulation mode every labrt thread is a coroutine, and all of a
+//! test's threads take turns on the test's own OS thread: exactly one runs
+//! at a time, and it runs until it calls a labrt operation that blocks or
+//! publishes something (a lock, a condvar wait or notify, a channel send or
+//! receive, spawn, join, sleep, yield). There the scheduler picks, with a
+//! random generator seeded by `LAB_SEED`, which runnable thread goes next.
+//! Time is virtual: `Instant::now()` reads a clock that moves on by
+//! [`STEP_COST`] at each scheduling point, as if the work between two of
+//! them took that long, and jumps to the next timer (a sleep, a timed wait)
+//! when no thread can run. So a run is a function of the seed: the same
+//! binary and seed give the same interleaving, the same network decisions,
+//! the same clock readings, the same log; and a 30-second test takes a
+//! fraction of a second.
+//!
+//! A thread that blocks records what it waits for and where (the caller's
+//! location, through `#[track_caller]`). When every thread is blocked and no
+//! timer is pending, nothing can ever happen again: the scheduler panics on
+//! the test's thread with a report of each thread, what it waits for, and
+//! who holds the mutexes involved (a deadlock, found rather than hung).
+//!
+//! What a simulated thread must not do is block outside labrt (a std
+//! mutex, `std::thread::sleep`, I/O that waits): the whole test would wait
+//! with it.
+//!
+//! The API, for the testers: [`enabled`], [`trace`] (the hash of the run's
+//! decisions, which the testers print), [`check_determinism`]
+//! (`LAB_SIM_CHECK=1`), [`tag_threads`] and [`still_running`] (the kill
+//! check), [`dump`] (every blocked thread, at a time limit).
+//!
+//! The simulation is a tree of owners, one module each, read top to bottom:
+//!
+//! ```text
+//! sim/mod.rs          this API
+//! sim/world.rs        World: one per test thread (a thread-local), owns all
+//!                     of the below; the thread table, the generators, the
+//!                     lock-discipline findings; teardown; the report
+//! sim/scheduler.rs    the ready list, timers, wait queues, lock holders:
+//!                     spawn, yield, block, notify, and pick (the decisions)
+//! sim/clock.rs        the virtual clock (STEP_COST a step); `time` reads it
+//! sim/watchdog.rs     an OS thread per world: a thread that never comes back
+//! sim/stacks.rs       the coroutine stacks, reused across worlds
+//! sim/determinism.rs  LAB_SIM_CHECK: the decisions compared with a child's
+//! ```
+//!
+//! The simulated half of each primitive lives beside its real half:
+//! `channel/simulated.rs` next to `channel/mod.rs`, the simulated paths of
+//! `Mutex` and `Condvar` in `sync.rs`, of `sleep` and `Instant` in
+//! `time.rs`, of `spawn` and `join` in `thread.rs`. The per-thread records
+//! of locks held and waits begun are `crate::discipline`'s, shared by both
+//! modes: each simulated thread owns one, and the scheduler makes it the
+//! current one at every switch.
+
+mod clock;
+mod determinism;
+mod scheduler;
+mod stacks;
+mod watchdog;
+mod world;
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+pub use clock::STEP_COST;
+pub use determinism::check_determinism;
+pub(crate) use world::World;
+
+/// Whether `LAB_SIM=1`: labrt then simulates every thread that uses it.
+#[inline]
+pub fn enabled() -> bool {
+    // One load on the paths of every lock and unlock (0: not read yet).
+    static ENABLED: AtomicU8 = AtomicU8::new(0);
+    match ENABLED.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            let on = read_enabled();
+            ENABLED.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+            on
+        }
+    }
+}
+
+#[cold]
+fn read_enabled() -> bool {
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    *ENABLED.get_or_init(|| match std::env::var("LAB_SIM") {
+        Err(_) => false,
+        Ok(v) => match v.trim() {
+            "" | "0" => false,
+            "1" => true,
+            other => panic!("LAB_SIM must be 0 or 1, got {other:?}"),
+        },
+    })
+}
+
+/// The simulated world of the current OS thread (made at its first labrt
+/// call), or `None` when the simulation is off.
+#[inline]
+pub(crate) fn world() -> Option<Rc<World>> {
+    if !enabled() {
+        return None;
+    }
+    world::current()
+}
+
+/// What a run of the simulation looked like so far: the virtual time, the
+/// number of scheduling decisions, and a hash of all of them (which thread
+/// ran, at what virtual time). Two runs with the same hash took the same
+/// path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trace {
+    pub now: Duration,
+    pub steps: u64,
+    pub hash: u64,
+}
+
+/// The current test's trace, or `None` outside the simulation.
+pub fn trace() -> Option<Trace> {
+    Some(world()?.trace())
+}
+
+/// Every blocked thread of the current test: what it waits for and where,
+/// and who holds the lock it wants (Go's goroutine dump, for a test that
+/// ran out of time). `None` outside the simulation.
+pub fn dump(headline: &str) -> Option<String> {
+    Some(world()?.report(headline))
+}
+
+/// Runs `f`, tagging the threads it starts (and the threads they start)
+/// with `tag`, so that [`still_running`] can find them later: the Raft
+/// tester tags each peer's threads, to check that a killed peer stops.
+/// Outside the simulation it only runs `f`.
+pub fn tag_threads<R>(tag: &str, f: impl FnOnce() -> R) -> R {
+    let Some(world) = world() else {
+        // On real threads the tag is for the thread dump only.
+        let outer = crate::discipline::replace_tag(Some(Arc::from(tag)));
+        let result = f();
+        crate::discipline::replace_tag(outer);
+        return result;
+    };
+    let outer = world.replace_tag(Some(Rc::from(tag)));
+    let result = f();
+    world.replace_tag(outer);
+    result
+}
+
+/// The names of the threads tagged `tag` that are not finished and ran
+/// at or after `since`: after a peer is killed, its threads that keep
+/// running. Empty outside the simulation.
+pub fn still_running(tag: &str, since: crate::time::Instant) -> Vec<String> {
+    match world() {
+        Some(world) => world.still_running(tag, since.into_std()),
+        None => Vec::new(),
+    }
+}
