@@ -8,8 +8,8 @@
 //! interleaving still varies from run to run; the simulation mode makes the
 //! whole run a function of the seed.)
 //!
-//! In the simulation (`LAB_SIM=1`) each simulated world (one per test) has a
-//! generator of its own, started from the seed: a test draws the same
+//! In the simulation (`LAB_SIM=1`) each simulated world (one per test) owns a
+//! generator of its own (`sim/world.rs`), started from the seed: a test draws the same
 //! numbers whatever ran before it, and whatever runs beside it on other OS
 //! threads (`--test-threads=2`). Outside it, the process shares one.
 //!

@@ -21,6 +21,14 @@
 //! The rule every lab repeats: never hold a lock while you wait for something
 //! that may need the same lock, an RPC reply or a send on the apply channel
 //! above all.
+//!
+//! Each primitive keeps its real implementation (parking_lot's) and, beside
+//! it in the same method, the simulated path (`LAB_SIM=1`, see
+//! [`crate::sim`]): a simulated thread never blocks the OS thread on a
+//! lock, it waits in the world's scheduler until no thread of its world
+//! holds it (`wait_until_free`), and a condvar wait releases the lock and
+//! blocks in one step (`wait_simulated`). Both modes report to
+//! [`crate::discipline`] the same way.
 
 use std::fmt;
 use std::mem::ManuallyDrop;

@@ -15,6 +15,11 @@
 //! Go does for a panicking goroutine, and it is what a student needs: the
 //! alternative, a peer that silently lost its ticker thread, shows up minutes
 //! later as "expected one leader, got none".
+//!
+//! In the simulation (`LAB_SIM=1`) `spawn` starts a coroutine of the
+//! running world instead (its scheduler, `sim/scheduler.rs`), `join` waits
+//! there, and `catch_panic`'s count is kept per simulated thread by the
+//! world; each function shows its real and its simulated half together.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
