@@ -35,7 +35,8 @@
 //!    name a student file, by a relative path without `..` (code only in a
 //!    `.rs` file, which the gate then checks too). String literals in
 //!    attributes are read as code, since serde's attributes name functions
-//!    in them. `labrt::thread::catch_panic` counts as `catch_unwind`.
+//!    in them. `labrt::thread::catch_panic` counts as `catch_unwind`; `labrt::discipline`
+//!    (the tester's lock-discipline findings) is the tester's alone.
 //! 3. No `static` items (`const` is fine): peers, servers and clerks may
 //!    share nothing but the network; a clerk that kept data in a
 //!    process-wide map could pass lab 3 without Raft.
@@ -417,6 +418,9 @@ impl<'a> Checker<'a> {
         } else if name == "catch_panic" {
             let message = format!("catch_panic is not allowed in lab code: {NO_CATCH}");
             self.report(span, "catch_panic", message);
+        } else if name == "discipline" {
+            let message = "labrt::discipline is not allowed in lab code: it is the tester's (a submission that reset its lock-discipline findings would pass a strict grading it fails)".to_string();
+            self.report(span, "discipline", message);
         }
     }
 

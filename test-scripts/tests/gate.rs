@@ -203,6 +203,8 @@ fn hidden_names_and_caught_panics_are_caught() {
         "fn f() { labrt::thread::catch_panic(|| 1); }",
         "catch_panic",
     );
+    caught("fn f() { labrt::discipline::reset(); }", "discipline");
+    caught("use labrt::discipline as d;", "discipline");
 }
 
 #[test]
