@@ -178,7 +178,7 @@ impl Network {
     pub fn replay(&self, call: &Call) {
         let net = self.0.clone();
         let call = call.clone();
-        labrt::thread::spawn_named("labrpc-replay", move || net.replay(&call));
+        spawn_for_server("labrpc-replay", move || net.replay(&call));
     }
 
     /// How many calls reached the handlers of server `name`.
@@ -277,7 +277,7 @@ impl ClientEnd {
             Fate::Duplicate(after) => {
                 let net = self.net.clone();
                 let copy = call.clone();
-                labrt::thread::spawn_named("labrpc-duplicate", move || {
+                spawn_for_server("labrpc-duplicate", move || {
                     sleep(after);
                     net.replay(&copy);
                 });
@@ -368,7 +368,7 @@ impl ClientEnd {
         let target = server.clone();
         // labrt reuses finished threads, so a handler thread per call costs
         // a hand-off, not a thread start.
-        labrt::thread::spawn_named("labrpc-handler", move || {
+        spawn_for_server("labrpc-handler", move || {
             // The caller may have given up; then nobody wants the reply.
             let _ = tx.send(target.dispatch(req));
         });
@@ -386,6 +386,14 @@ impl ClientEnd {
             }
         }
     }
+}
+
+/// Starts a thread that works for a server (a handler, a late copy of a
+/// request): in no thread group, whoever the caller is. The kill check
+/// (`labrt::group`) watches a killed peer's own threads; a handler the
+/// peer's call started belongs to the server it runs on.
+fn spawn_for_server(name: &str, f: impl FnOnce() + Send + 'static) {
+    labrt::group::outside(|| labrt::thread::spawn_named(name, f));
 }
 
 impl Net {

@@ -40,6 +40,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::group::{Group, Membership};
+
 type Site = &'static Location<'static>;
 
 /// How many held locks a record keeps with their lines; a thread that holds
@@ -55,8 +57,9 @@ pub(crate) struct Record {
     name: Mutex<String>,
     /// Whether labrt started the thread (else: a test's own thread).
     lab: AtomicBool,
-    /// The group the thread belongs to (a peer, see `sim::tag_threads`).
-    tag: Mutex<Option<Arc<str>>>,
+    /// The group the thread belongs to (a peer's start, see
+    /// `crate::group`), and how late it ran after the group was stopped.
+    membership: Mutex<Membership>,
     /// How many locks the thread holds (the first [`MAX_HELD`] in `held`).
     len: AtomicU32,
     held: [Held; MAX_HELD],
@@ -135,11 +138,11 @@ impl Waiting {
 }
 
 impl Record {
-    pub(crate) fn new(name: String, lab: bool, tag: Option<Arc<str>>) -> Arc<Record> {
+    pub(crate) fn new(name: String, lab: bool, membership: Membership) -> Arc<Record> {
         Arc::new(Record {
             name: Mutex::new(name),
             lab: AtomicBool::new(lab),
-            tag: Mutex::new(tag),
+            membership: Mutex::new(membership),
             len: AtomicU32::new(0),
             held: Default::default(),
             quiet: AtomicU32::new(0),
@@ -158,6 +161,19 @@ impl Record {
             format!("'{}'", self.name.lock())
         } else {
             "the test's thread".to_string()
+        }
+    }
+
+    /// What the thread waits for now and where (`sleeping at
+    /// raft/src/raft.rs:812`); `None` if it is running.
+    fn waiting_now(&self) -> Option<String> {
+        let waiting = Waiting::from_u8(self.waiting.load(Ordering::Relaxed));
+        // SAFETY: null or a `&'static Location` stored by `mark`.
+        let at = short(unsafe { self.waiting_at.load(Ordering::Relaxed).as_ref() }?);
+        match waiting {
+            Waiting::Nothing => None,
+            Waiting::Call => Some(format!("calling {} at {at}", self.waiting_detail.lock())),
+            waiting => Some(format!("{} at {at}", waiting.describe())),
         }
     }
 
@@ -243,7 +259,7 @@ pub(crate) fn own_record() -> Option<Arc<Record>> {
                     .name()
                     .unwrap_or("an unnamed thread")
                     .to_string();
-                let record = Record::new(name, false, None);
+                let record = Record::new(name, false, Membership::default());
                 REGISTRY.lock().push(record.clone());
                 record
             })
@@ -260,33 +276,55 @@ pub(crate) fn set_current(record: &Arc<Record>) {
 }
 
 /// A pool thread starts a lab closure: the OS thread's record takes its
-/// name and tag.
-pub(crate) fn begin_lab_thread(name: &str, tag: Option<Arc<str>>) {
+/// name and group.
+pub(crate) fn begin_lab_thread(name: &str, membership: Membership) {
     if let Some(record) = current() {
         name.clone_into(&mut record.name.lock());
         record.lab.store(true, Ordering::Relaxed);
-        *record.tag.lock() = tag;
+        *record.membership.lock() = membership;
         record.len.store(0, Ordering::Relaxed);
     }
 }
 
-/// The closure is done; the pool thread waits for another.
+/// The closure is done; the pool thread waits for another (or, in the
+/// simulation, the thread is over).
 pub(crate) fn end_lab_thread() {
     if let Some(record) = current() {
         IDLE.clone_into(&mut record.name.lock());
         record.lab.store(false, Ordering::Relaxed);
-        *record.tag.lock() = None;
+        *record.membership.lock() = Membership::default();
     }
 }
 
-/// The running thread's tag (inherited by the threads it starts).
-pub(crate) fn current_tag() -> Option<Arc<str>> {
-    current().and_then(|r| r.tag.lock().clone())
+/// What a thread the running one starts now inherits: its group.
+pub(crate) fn inheritance() -> Membership {
+    current().map_or_else(Membership::default, |r| r.membership.lock().inherited())
 }
 
-/// Sets the running thread's tag, returning the one it replaces.
-pub(crate) fn replace_tag(tag: Option<Arc<str>>) -> Option<Arc<str>> {
-    current().and_then(|r| std::mem::replace(&mut *r.tag.lock(), tag))
+/// Puts the running thread in another group, returning its place in the
+/// one it leaves.
+pub(crate) fn replace_membership(membership: Membership) -> Membership {
+    current().map_or_else(Membership::default, |r| {
+        std::mem::replace(&mut *r.membership.lock(), membership)
+    })
+}
+
+/// The live labrt threads of `group`: name, place in the group, and what
+/// each waits for and where (`None` if it is running).
+pub(crate) fn members(group: &Arc<Group>) -> Vec<(String, Membership, Option<String>)> {
+    let records = match crate::sim::world() {
+        Some(world) => world.records(),
+        None => REGISTRY.lock().clone(),
+    };
+    records
+        .iter()
+        .filter(|r| r.lab.load(Ordering::Relaxed))
+        .filter_map(|r| {
+            let membership = r.membership.lock().clone();
+            let ours = membership.group.as_ref().is_some_and(|g| Arc::ptr_eq(g, group));
+            ours.then(|| (r.name.lock().clone(), membership, r.waiting_now()))
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -486,6 +524,35 @@ pub struct Blocking {
     record: Option<&'static Record>,
     /// Whether this one set the quiet mode (a labrpc call).
     quiet: bool,
+    /// Where the wait began.
+    at: Site,
+    /// When a labrpc call of a thread in a group began (its time is
+    /// excused by the kill check, `crate::group`).
+    call_began: Option<crate::time::Instant>,
+}
+
+impl Blocking {
+    fn none(at: Site) -> Blocking {
+        Blocking {
+            record: None,
+            quiet: false,
+            at,
+            call_began: None,
+        }
+    }
+
+    /// The wait ended because its time was up (a sleep, or a timed wait
+    /// that timed out): the thread woke on its own, which the kill check
+    /// watches for in a stopped group.
+    #[inline]
+    pub(crate) fn timed_out(&self) {
+        if let Some(record) = self.record {
+            let mut membership = record.membership.lock();
+            if membership.group.is_some() {
+                membership.timer_fired(self.at);
+            }
+        }
+    }
 }
 
 impl Drop for Blocking {
@@ -496,6 +563,9 @@ impl Drop for Blocking {
             if self.quiet {
                 let quiet = record.quiet.load(Ordering::Relaxed);
                 record.quiet.store(quiet - 1, Ordering::Relaxed);
+            }
+            if let Some(began) = self.call_began {
+                record.membership.lock().call_ended(began);
             }
         }
     }
@@ -509,10 +579,7 @@ pub(crate) fn blocking(op: Op<'_>, at: Site) -> Blocking {
     let waiting = op.waiting();
     match check(op, at) {
         Some(record) => mark(record, waiting, at),
-        None => Blocking {
-            record: None,
-            quiet: false,
-        },
+        None => Blocking::none(at),
     }
 }
 
@@ -560,6 +627,8 @@ pub(crate) fn mark(record: &'static Record, waiting: (Waiting, u64), at: Site) -
     Blocking {
         record: Some(record),
         quiet: true,
+        at,
+        call_began: None,
     }
 }
 
@@ -584,7 +653,13 @@ impl Op<'_> {
 /// checked again, until the returned guard drops.
 #[inline]
 pub fn calling(method: &str, longest: Duration, at: &'static Location<'static>) -> Blocking {
-    blocking(Op::Call(method, longest), at)
+    let mut call = blocking(Op::Call(method, longest), at);
+    if let Some(record) = call.record
+        && record.membership.lock().group.is_some()
+    {
+        call.call_began = Some(crate::time::Instant::now());
+    }
+    call
 }
 
 /// A thread waits for a lock someone else holds (real mode, contended
@@ -603,6 +678,8 @@ pub(crate) fn waiting_for_lock(id: u64, at: Site) -> Blocking {
     Blocking {
         record,
         quiet: false,
+        at,
+        call_began: None,
     }
 }
 
@@ -730,6 +807,8 @@ pub(crate) fn suspend(id: u64) -> Option<Site> {
 enum Kind {
     Blocking,
     Order,
+    /// A killed peer's thread that ran on (`crate::group`).
+    Stop,
 }
 
 /// A finding's identity: its kind and the lines involved.
@@ -842,6 +921,13 @@ fn with_checker<R>(f: impl FnOnce(&mut Checker) -> R) -> R {
     f(GLOBAL.lock().get_or_insert_with(Checker::default))
 }
 
+/// Records the kill check's finding `text` about thread `who`, once per
+/// `woke_from` (the timed wait it woke from), with a count.
+pub(crate) fn add_stop_finding(woke_from: Site, who: &str, text: String) {
+    let key = Key::new(Kind::Stop, &[woke_from]);
+    with_checker(|checker| checker.add(key, &format!("'{who}'"), || text));
+}
+
 /// Forgets the findings and lock orders seen so far: each tester calls it
 /// when a test starts.
 pub fn reset() {
@@ -914,7 +1000,7 @@ pub fn dump(headline: &str) -> String {
     let order = |r: &Arc<Record>| {
         (
             r.lab.load(Ordering::Relaxed),
-            r.tag.lock().clone(),
+            r.membership.lock().group.as_ref().map(|g| g.label().to_string()),
             r.name.lock().clone(),
         )
     };
@@ -940,43 +1026,31 @@ pub fn dump(headline: &str) -> String {
             idle += usize::from(name == IDLE);
             continue;
         }
-        let tag = record
-            .tag
-            .lock()
-            .as_deref()
-            .map_or(String::new(), |t| format!(" [{t}]"));
+        let tag = (record.membership.lock().group.as_ref())
+            .map_or(String::new(), |g| format!(" [{}]", g.label()));
         let who = if lab {
             format!("'{name}'")
         } else {
             format!("the test's thread '{name}'")
         };
         let mut entry = format!("  {who}{tag} ");
-        // SAFETY: null or a `&'static Location` stored by `blocking`.
-        let at = unsafe { record.waiting_at.load(Ordering::Relaxed).as_ref() };
-        match (waiting, at) {
-            (Waiting::Nothing, _) | (_, None) => {
-                entry.push_str("is running (not waiting in labrt)\n");
+        match record.waiting_now() {
+            None => entry.push_str("is running (not waiting in labrt)\n"),
+            Some(what) => {
+                let _ = writeln!(entry, "is {what}");
             }
-            (Waiting::Call, Some(at)) => {
-                let method = record.waiting_detail.lock().clone();
-                let _ = writeln!(entry, "is calling {method} at {}", short(at));
-            }
-            (Waiting::Lock, Some(at)) => {
-                let _ = writeln!(entry, "is locking a Mutex at {}", short(at));
-                let id = record.waiting_for.load(Ordering::Relaxed);
-                match holders.get(&id) {
-                    Some((holder, locked)) => {
-                        let _ = writeln!(
-                            entry,
-                            "      which {holder} holds, locked at {}",
-                            short(locked)
-                        );
-                    }
-                    None => entry.push_str("      (just released)\n"),
+        }
+        if waiting == Waiting::Lock {
+            let id = record.waiting_for.load(Ordering::Relaxed);
+            match holders.get(&id) {
+                Some((holder, locked)) => {
+                    let _ = writeln!(
+                        entry,
+                        "      which {holder} holds, locked at {}",
+                        short(locked)
+                    );
                 }
-            }
-            (waiting, Some(at)) => {
-                let _ = writeln!(entry, "is {} at {}", waiting.describe(), short(at));
+                None => entry.push_str("      (just released)\n"),
             }
         }
         for (_, at) in held {

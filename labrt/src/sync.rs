@@ -292,10 +292,11 @@ impl Condvar {
     #[track_caller]
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
         self.wait_checked(guard, Location::caller(), |world, guard, at| match world {
-            Some(world) => {
-                self.wait_simulated(world, guard, None, at);
+            Some(world) => self.wait_simulated(world, guard, None, at),
+            None => {
+                self.0.wait(guard);
+                false
             }
-            None => self.0.wait(guard),
         });
     }
 
@@ -307,15 +308,15 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        self.wait_checked(guard, Location::caller(), |world, guard, at| {
-            WaitTimeoutResult(match world {
+        WaitTimeoutResult(
+            self.wait_checked(guard, Location::caller(), |world, guard, at| match world {
                 Some(world) => {
                     let deadline = world.elapsed() + timeout;
                     self.wait_simulated(world, guard, Some(deadline), at)
                 }
                 None => self.0.wait_for(guard, timeout).timed_out(),
-            })
-        })
+            }),
+        )
     }
 
     /// Like [`wait`](Self::wait), giving up at `deadline`.
@@ -326,21 +327,22 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         deadline: Instant,
     ) -> WaitTimeoutResult {
-        self.wait_checked(guard, Location::caller(), |world, guard, at| {
-            WaitTimeoutResult(match world {
+        WaitTimeoutResult(
+            self.wait_checked(guard, Location::caller(), |world, guard, at| match world {
                 Some(world) => {
                     let deadline = crate::time::sim_deadline(world, deadline);
                     self.wait_simulated(world, guard, Some(deadline), at)
                 }
                 None => self.0.wait_until(guard, deadline.into_std()).timed_out(),
-            })
-        })
+            }),
+        )
     }
 
     /// A wait, seen by the lock-discipline checker: no other lock may be
     /// held, and the guard's lock is not held while the thread waits.
+    /// `wait` returns whether it timed out (for the kill check, too).
     #[inline]
-    fn wait_checked<'a, T: ?Sized, R>(
+    fn wait_checked<'a, T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'a, T>,
         at: &'static Location<'static>,
@@ -348,15 +350,18 @@ impl Condvar {
             Option<&World>,
             &mut parking_lot::MutexGuard<'a, T>,
             &'static Location<'static>,
-        ) -> R,
-    ) -> R {
+        ) -> bool,
+    ) -> bool {
         let id = guard.id;
-        let _waiting = discipline::blocking(Op::Condvar(id), at);
+        let waiting = discipline::blocking(Op::Condvar(id), at);
         let site = discipline::suspend(id);
         let world = crate::sim::world();
-        let result = wait(world.as_deref(), &mut guard.guard, at);
+        let timed_out = wait(world.as_deref(), &mut guard.guard, at);
         discipline::acquired(id, site.unwrap_or(at));
-        result
+        if timed_out {
+            waiting.timed_out();
+        }
+        timed_out
     }
 
     /// Wakes one waiting thread; returns whether there was one.

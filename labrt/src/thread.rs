@@ -115,9 +115,9 @@ where
             } else {
                 name
             };
-            let tag = crate::discipline::current_tag();
+            let membership = crate::discipline::inheritance();
             pool_run(Box::new(move || {
-                crate::discipline::begin_lab_thread(&name, tag);
+                crate::discipline::begin_lab_thread(&name, membership);
                 LAB_THREAD.with(|t| *t.borrow_mut() = Some(name));
                 run();
                 LAB_THREAD.with(|t| *t.borrow_mut() = None);

@@ -108,7 +108,7 @@ impl Sub<Instant> for Instant {
 /// Blocks the current thread for `d`.
 #[track_caller]
 pub fn sleep(d: Duration) {
-    let _waiting = crate::discipline::blocking(
+    let waiting = crate::discipline::blocking(
         crate::discipline::Op::Sleep(d),
         std::panic::Location::caller(),
     );
@@ -124,6 +124,7 @@ pub fn sleep(d: Duration) {
         }
         None => std::thread::sleep(d),
     }
+    waiting.timed_out();
 }
 
 /// The virtual deadline of `instant` in the simulated `world`.

@@ -18,7 +18,8 @@ use std::sync::Once;
 
 use labrpc::{ClientEnd, Name, Network};
 use labrt::channel::{self, RecvTimeoutError, Sender};
-use labrt::sync::Mutex;
+use labrt::group::Group;
+use labrt::sync::{Arc, Mutex};
 use labrt::sync::atomic::{AtomicU64, Ordering};
 use labrt::time::{Duration, Instant};
 
@@ -173,67 +174,79 @@ pub fn warn_if_one_cpu() {
     });
 }
 
-/// How long, in virtual time, a killed peer's threads may keep running: a
-/// call it made before the kill may be held by the network for up to
-/// [`labrpc::MAX_NETWORK_DELAY`], and the thread that made it then runs to
-/// handle the outcome (seen: a heartbeat thread woke 3.5 s after its
-/// peer's kill).
-pub const KILL_GRACE: Duration = Duration::from_secs(1).saturating_add(labrpc::MAX_NETWORK_DELAY);
+/// How late after its peer's kill a thread may still wake from a timer
+/// and go on waiting (its time in labrpc calls not counted): one nap
+/// between two checks of `killed()`, an election timeout at most. Later,
+/// it is a straggler (`labrt::group`), reported after the test in both
+/// modes (`LAB_STRICT=1`: a failure).
+pub const KILL_GRACE: Duration = Duration::from_secs(1);
 
-/// Checks, in the simulation, that a killed peer stops: the lab rule that
-/// every long-running thread checks `killed()`. Each start of a peer tags
-/// the threads it starts ([`labrt::sim::tag_threads`]); a kill records when;
-/// [`KillCheck::check`] fails the test if any of a killed peer's threads
-/// is still alive and ran more than [`KILL_GRACE`] after the kill. Outside
-/// the simulation it does nothing.
+/// In the simulation, a straggler this late fails the test even without
+/// `LAB_STRICT`: the simulation's kill check has always failed a peer that
+/// ran on this long, and a seed replays it.
+pub const KILL_LIMIT: Duration = Duration::from_secs(1).saturating_add(labrpc::MAX_NETWORK_DELAY);
+
+/// Checks that a killed peer stops: the lab rule that every long-running
+/// thread checks `killed()`. Each start of a peer is a `labrt::group::Group`
+/// (the threads it starts are members); a kill stops the group;
+/// [`KillCheck::check`] reports the members that still ran afterwards.
 ///
-/// A tag holds the peer's name on the network, so that the clusters of one
-/// network (lab 4's controllers and three groups, each with its own
-/// `KillCheck`) never share one.
+/// A group's label holds the peer's name on the network, so that the
+/// clusters of one network (lab 4's controllers and three groups, each with
+/// its own `KillCheck`) never share one.
 #[derive(Default)]
 pub struct KillCheck {
-    /// Each peer's current tag (empty before its first start), and how
-    /// messages call it.
-    tags: Mutex<Vec<(String, String)>>,
-    /// (tag, how messages call the peer, when it was killed).
-    killed: Mutex<Vec<(String, String, Instant)>>,
+    /// Each peer's current group (`None` before its first start), and how
+    /// messages call the peer.
+    groups: Mutex<Vec<Option<(Arc<Group>, String)>>>,
+    /// The groups stopped, with how messages call their peer.
+    killed: Mutex<Vec<(Arc<Group>, String, Instant)>>,
     starts: AtomicU64,
 }
 
 impl KillCheck {
     /// Runs `f`, which starts peer `peer`, called `name` on the network,
-    /// with its threads tagged.
+    /// with the threads it starts in a group of their own.
     pub fn start<R>(&self, peer: usize, name: &Name, f: impl FnOnce() -> R) -> R {
         let n = self.starts.fetch_add(1, Ordering::Relaxed);
         let label = server_label(name);
-        let tag = format!("{label} (start {n})");
+        let group = Group::new(format!("{label} (start {n})"));
         {
-            let mut tags = self.tags.lock();
-            if tags.len() <= peer {
-                tags.resize(peer + 1, Default::default());
+            let mut groups = self.groups.lock();
+            if groups.len() <= peer {
+                groups.resize(peer + 1, None);
             }
-            tags[peer] = (tag.clone(), label);
+            groups[peer] = Some((group.clone(), label));
         }
-        labrt::sim::tag_threads(&tag, f)
+        group.run(f)
     }
 
     /// Records that peer `peer` was killed just now.
     pub fn killed(&self, peer: usize) {
-        let (tag, label) = self.tags.lock().get(peer).cloned().unwrap_or_default();
-        self.killed.lock().push((tag, label, Instant::now()));
+        let started = self.groups.lock().get(peer).cloned().flatten();
+        if let Some((group, label)) = started {
+            group.stop();
+            self.killed.lock().push((group, label, Instant::now()));
+        }
     }
 
-    /// Fails the test if a killed peer's threads still run.
+    /// Reports the killed peers' threads that still ran (see [`KILL_GRACE`]);
+    /// in the simulation, fails the test for one later than [`KILL_LIMIT`].
     #[track_caller]
     pub fn check(&self) {
-        for (tag, label, at) in self.killed.lock().iter() {
-            let running = labrt::sim::still_running(tag, *at + KILL_GRACE);
-            if !running.is_empty() {
+        for (group, label, at) in self.killed.lock().iter() {
+            let stragglers = group.check(KILL_GRACE);
+            let late: Vec<&str> = stragglers
+                .iter()
+                .filter(|s| s.late > KILL_LIMIT)
+                .map(|s| s.thread.as_str())
+                .collect();
+            if labrt::sim::enabled() && !late.is_empty() {
                 fatal(format!(
-                    "{label} was killed {:.1} s ago, but its threads {} still run: a \
-                     killed peer's long-running threads must check killed() and return",
+                    "{label} was killed {:.1} s ago, but its threads {} still run: a killed \
+                     peer's long-running threads must check killed() and return",
                     at.elapsed().as_secs_f64(),
-                    group_thread_names(&running).join(", ")
+                    group_thread_names(&late).join(", ")
                 ));
             }
         }

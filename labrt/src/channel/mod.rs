@@ -200,16 +200,16 @@ impl<T> Receiver<T> {
                     Ok(msg) => Ok(msg),
                     Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
                     Err(TryRecvError::Empty) => {
-                        let _waiting = record.map(|r| discipline::mark(r, Op::Recv.waiting(), at));
-                        rx.recv_timeout(timeout)
+                        let waiting = record.map(|r| discipline::mark(r, Op::Recv.waiting(), at));
+                        timed(waiting.as_ref(), rx.recv_timeout(timeout))
                     }
                 }
             }
             Flavor::Sim(rx) => {
-                let _waiting = discipline::blocking(Op::Recv, at);
+                let waiting = discipline::blocking(Op::Recv, at);
                 let world = world();
                 let deadline = world.elapsed() + timeout;
-                rx.recv(&world, Some(deadline), Location::caller())
+                timed(Some(&waiting), rx.recv(&world, Some(deadline), at))
             }
         }
     }
@@ -221,14 +221,14 @@ impl<T> Receiver<T> {
         let at = Location::caller();
         match &self.0 {
             Flavor::Real(rx) => {
-                let _waiting = discipline::blocking(Op::Recv, at);
-                rx.recv_deadline(deadline.into_std())
+                let waiting = discipline::blocking(Op::Recv, at);
+                timed(Some(&waiting), rx.recv_deadline(deadline.into_std()))
             }
             Flavor::Sim(rx) => {
-                let _waiting = discipline::blocking(Op::Recv, at);
+                let waiting = discipline::blocking(Op::Recv, at);
                 let world = world();
                 let deadline = crate::time::sim_deadline(&world, deadline);
-                rx.recv(&world, Some(deadline), Location::caller())
+                timed(Some(&waiting), rx.recv(&world, Some(deadline), at))
             }
         }
     }
@@ -351,4 +351,16 @@ impl<'a, T> IntoIterator for &'a Receiver<T> {
     fn into_iter(self) -> Iter<'a, T> {
         self.iter()
     }
+}
+
+/// Tells the kill check (`crate::group`) when a timed receive timed out:
+/// the thread woke on its own.
+fn timed<T>(
+    waiting: Option<&discipline::Blocking>,
+    result: Result<T, RecvTimeoutError>,
+) -> Result<T, RecvTimeoutError> {
+    if let (Some(waiting), Err(RecvTimeoutError::Timeout)) = (waiting, &result) {
+        waiting.timed_out();
+    }
+    result
 }

@@ -26,8 +26,9 @@
 //!
 //! The API, for the testers: [`enabled`], [`trace`] (the hash of the run's
 //! decisions, which the testers print), [`check_determinism`]
-//! (`LAB_SIM_CHECK=1`), [`tag_threads`] and [`still_running`] (the kill
-//! check), [`dump`] (every blocked thread, at a time limit).
+//! (`LAB_SIM_CHECK=1`), [`dump`] (every blocked thread, at a time limit).
+//! The kill check, which the simulation once kept alone, is
+//! `crate::group`'s, in both modes.
 //!
 //! The simulation is a tree of owners, one module each, read top to bottom:
 //!
@@ -61,7 +62,7 @@ mod world;
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub use clock::STEP_COST;
@@ -128,32 +129,4 @@ pub fn trace() -> Option<Trace> {
 /// ran out of time). `None` outside the simulation.
 pub fn dump(headline: &str) -> Option<String> {
     Some(world()?.report(headline))
-}
-
-/// Runs `f`, tagging the threads it starts (and the threads they start)
-/// with `tag`, so that [`still_running`] can find them later: the Raft
-/// tester tags each peer's threads, to check that a killed peer stops.
-/// Outside the simulation it only runs `f`.
-pub fn tag_threads<R>(tag: &str, f: impl FnOnce() -> R) -> R {
-    let Some(world) = world() else {
-        // On real threads the tag is for the thread dump only.
-        let outer = crate::discipline::replace_tag(Some(Arc::from(tag)));
-        let result = f();
-        crate::discipline::replace_tag(outer);
-        return result;
-    };
-    let outer = world.replace_tag(Some(Rc::from(tag)));
-    let result = f();
-    world.replace_tag(outer);
-    result
-}
-
-/// The names of the threads tagged `tag` that are not finished and ran
-/// at or after `since`: after a peer is killed, its threads that keep
-/// running. Empty outside the simulation.
-pub fn still_running(tag: &str, since: crate::time::Instant) -> Vec<String> {
-    match world() {
-        Some(world) => world.still_running(tag, since.into_std()),
-        None => Vec::new(),
-    }
 }

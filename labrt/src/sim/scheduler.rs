@@ -51,7 +51,7 @@ impl World {
             let stack = stacks::take();
             let tid = w.threads.len();
             let world = Rc::clone(self);
-            let record = Record::new(name.clone(), true, None);
+            let record = Record::new(name.clone(), true, crate::discipline::inheritance());
             let ours = record.clone();
             let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<(), ()>, ()| {
                 world.inner.borrow_mut().threads[tid].yielder = yielder;
@@ -60,11 +60,9 @@ impl World {
                 f();
             });
             self.progress.started(name.clone());
-            let tag = w.threads[w.current].tag.clone();
             w.threads.push(Thread::new(
                 name,
                 State::Ready,
-                tag,
                 Some(coroutine),
                 Some(record),
             ));
@@ -241,7 +239,6 @@ impl World {
                 w.current = next;
                 let at = w.threads[next].last_at;
                 let now = w.clock.now();
-                w.threads[next].last_ran = now;
                 w.threads[next].state = State::Running;
                 w.record(next);
                 self.progress.stepped(now, next, at);

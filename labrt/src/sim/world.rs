@@ -120,11 +120,6 @@ pub(super) struct Thread {
     pub(super) timed_out: bool,
     /// Where the thread last blocked.
     pub(super) last_at: Option<&'static Location<'static>>,
-    /// The group the thread belongs to (see `sim::tag_threads`), inherited
-    /// from the thread that started it.
-    pub(super) tag: Option<Rc<str>>,
-    /// When it was last picked to run.
-    pub(super) last_ran: Duration,
     /// How many `labrt::thread::catch_panic` calls it is inside.
     catch_depth: u32,
     /// `None` for the main thread, and while the thread runs.
@@ -173,11 +168,10 @@ impl std::hash::Hasher for AddressHasher {
 }
 
 impl Thread {
-    /// A thread not started yet, in group `tag`, with its lock record.
+    /// A thread not started yet, with its lock record.
     pub(super) fn new(
         name: String,
         state: State,
-        tag: Option<Rc<str>>,
         coroutine: Option<Coroutine<(), (), (), DefaultStack>>,
         record: Option<Arc<Record>>,
     ) -> Thread {
@@ -187,8 +181,6 @@ impl Thread {
             wait: 0,
             timed_out: false,
             last_at: None,
-            tag,
-            last_ran: Duration::ZERO,
             catch_depth: 0,
             coroutine,
             record,
@@ -211,7 +203,6 @@ impl World {
                 threads: vec![Thread::new(
                     main,
                     State::Running,
-                    None,
                     None,
                     crate::discipline::own_record(),
                 )],
@@ -309,25 +300,10 @@ impl World {
         *depth
     }
 
-    /// Sets the running thread's group (inherited by the threads it
-    /// starts); returns the one it had.
-    pub(super) fn replace_tag(&self, tag: Option<Rc<str>>) -> Option<Rc<str>> {
-        let mut w = self.inner.borrow_mut();
-        let me = w.current;
-        std::mem::replace(&mut w.threads[me].tag, tag)
-    }
-
-    /// The names of the threads of group `tag` that are not done and ran
-    /// at or after the real instant `since`.
-    pub(super) fn still_running(&self, tag: &str, since: std::time::Instant) -> Vec<String> {
-        let since = self.since_base(since);
+    /// The lock-discipline records of the threads not done yet.
+    pub(crate) fn records(&self) -> Vec<Arc<Record>> {
         let w = self.inner.borrow();
-        w.threads
-            .iter()
-            .filter(|t| t.tag.as_deref() == Some(tag))
-            .filter(|t| !matches!(t.state, State::Done) && t.last_ran >= since)
-            .map(|t| t.name.clone())
-            .collect()
+        w.threads.iter().filter_map(|t| t.record.clone()).collect()
     }
 
     /// `headline`, then every blocked thread: what it waits for, where, and
