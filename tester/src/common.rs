@@ -196,13 +196,15 @@ pub const KILL_LIMIT: Duration = Duration::from_secs(1).saturating_add(labrpc::M
 /// its own `KillCheck`) never share one.
 #[derive(Default)]
 pub struct KillCheck {
-    /// Each peer's current group (`None` before its first start), and how
-    /// messages call the peer.
-    groups: Mutex<Vec<Option<(Arc<Group>, String)>>>,
+    /// Each peer's current group (`None` before its first start).
+    groups: Mutex<Vec<Option<Started>>>,
     /// The groups stopped, with how messages call their peer.
     killed: Mutex<Vec<(Arc<Group>, String, Instant)>>,
     starts: AtomicU64,
 }
+
+/// A start of a peer: its group, and how messages call the peer.
+type Started = (Arc<Group>, String);
 
 impl KillCheck {
     /// Runs `f`, which starts peer `peer`, called `name` on the network,
