@@ -390,10 +390,10 @@ impl ClientEnd {
 
 /// Starts a thread that works for a server (a handler, a late copy of a
 /// request): in no thread group, whoever the caller is. The kill check
-/// (`labrt::group`) watches a killed peer's own threads; a handler the
+/// (`labrt::thread_group`) watches a killed peer's own threads; a handler the
 /// peer's call started belongs to the server it runs on.
 fn spawn_for_server(name: &str, f: impl FnOnce() + Send + 'static) {
-    labrt::group::outside(|| labrt::thread::spawn_named(name, f));
+    labrt::thread_group::outside(|| labrt::thread::spawn_named(name, f));
 }
 
 impl Net {

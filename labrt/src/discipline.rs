@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::group::{Group, Membership};
+use crate::thread_group::{Group, Membership};
 
 type Site = &'static Location<'static>;
 
@@ -58,7 +58,7 @@ pub(crate) struct Record {
     /// Whether labrt started the thread (else: a test's own thread).
     lab: AtomicBool,
     /// The group the thread belongs to (a peer's start, see
-    /// `crate::group`), and how late it ran after the group was stopped.
+    /// `crate::thread_group`), and how late it ran after the group was stopped.
     membership: Mutex<Membership>,
     /// How many locks the thread holds (the first [`MAX_HELD`] in `held`).
     len: AtomicU32,
@@ -527,7 +527,7 @@ pub struct Blocking {
     /// Where the wait began.
     at: Site,
     /// When a labrpc call of a thread in a group began (its time is
-    /// excused by the kill check, `crate::group`).
+    /// excused by the kill check, `crate::thread_group`).
     call_began: Option<crate::time::Instant>,
 }
 
@@ -807,7 +807,7 @@ pub(crate) fn suspend(id: u64) -> Option<Site> {
 enum Kind {
     Blocking,
     Order,
-    /// A killed peer's thread that ran on (`crate::group`).
+    /// A killed peer's thread that ran on (`crate::thread_group`).
     Stop,
 }
 

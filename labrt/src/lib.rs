@@ -30,7 +30,7 @@
 //!   receive, a sleep, a join), a mutex locked twice by one thread (a panic
 //!   at once), two locks taken in opposite orders; the testers print its
 //!   findings after each test (`LAB_STRICT=1`: they fail it).
-//! * [`group`] — a peer's threads as a group, and the kill check: after
+//! * [`thread_group`] — a peer's threads as a group, and the kill check: after
 //!   the tester stops a group (kills the peer), a member that still wakes
 //!   from its timers and goes on waiting is a straggler (a ticker that
 //!   ignores `killed()`), in both modes.
@@ -66,7 +66,7 @@
 pub mod channel;
 pub mod collections;
 pub mod discipline;
-pub mod group;
+pub mod thread_group;
 pub mod rand;
 pub mod sim;
 pub mod sync;

@@ -115,7 +115,7 @@ fn fixture_deadlock() {
     let (state2, log2) = (state.clone(), log.clone());
     let (tx, rx) = channel::unbounded::<u64>();
     let cv = Arc::new((Mutex::new(false), Condvar::new()));
-    let ticker = labrt::group::Group::new("server 0").run(|| {
+    let ticker = labrt::thread_group::Group::new("server 0").run(|| {
         let ticker = thread::spawn_named("raft-0-ticker", move || {
             let _st = state.lock(); // ticker
             sleep(Duration::from_millis(200));

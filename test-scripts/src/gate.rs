@@ -421,6 +421,9 @@ impl<'a> Checker<'a> {
         } else if name == "discipline" {
             let message = "labrt::discipline is not allowed in lab code: it is the tester's (a submission that reset its lock-discipline findings would pass a strict grading it fails)".to_string();
             self.report(span, "discipline", message);
+        } else if name == "thread_group" {
+            let message = "labrt::thread_group is not allowed in lab code: it is the tester's (a thread started outside its peer's group would escape the kill check)".to_string();
+            self.report(span, "thread_group", message);
         }
     }
 

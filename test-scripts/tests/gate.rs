@@ -205,6 +205,11 @@ fn hidden_names_and_caught_panics_are_caught() {
     );
     caught("fn f() { labrt::discipline::reset(); }", "discipline");
     caught("use labrt::discipline as d;", "discipline");
+    caught(
+        "fn f() { labrt::thread_group::outside(|| ()); }",
+        "thread_group",
+    );
+    caught("use labrt::{thread_group as g};", "thread_group");
 }
 
 #[test]

@@ -18,7 +18,7 @@ use std::sync::Once;
 
 use labrpc::{ClientEnd, Name, Network};
 use labrt::channel::{self, RecvTimeoutError, Sender};
-use labrt::group::Group;
+use labrt::thread_group::Group;
 use labrt::sync::{Arc, Mutex};
 use labrt::sync::atomic::{AtomicU64, Ordering};
 use labrt::time::{Duration, Instant};
@@ -177,7 +177,7 @@ pub fn warn_if_one_cpu() {
 /// How late after its peer's kill a thread may still wake from a timer
 /// and go on waiting (its time in labrpc calls not counted): one nap
 /// between two checks of `killed()`, an election timeout at most. Later,
-/// it is a straggler (`labrt::group`), reported after the test in both
+/// it is a straggler (`labrt::thread_group`), reported after the test in both
 /// modes (`LAB_STRICT=1`: a failure).
 pub const KILL_GRACE: Duration = Duration::from_secs(1);
 
@@ -187,7 +187,7 @@ pub const KILL_GRACE: Duration = Duration::from_secs(1);
 pub const KILL_LIMIT: Duration = Duration::from_secs(1).saturating_add(labrpc::MAX_NETWORK_DELAY);
 
 /// Checks that a killed peer stops: the lab rule that every long-running
-/// thread checks `killed()`. Each start of a peer is a `labrt::group::Group`
+/// thread checks `killed()`. Each start of a peer is a `labrt::thread_group::Group`
 /// (the threads it starts are members); a kill stops the group;
 /// [`KillCheck::check`] reports the members that still ran afterwards.
 ///

@@ -353,7 +353,7 @@ impl<'a, T> IntoIterator for &'a Receiver<T> {
     }
 }
 
-/// Tells the kill check (`crate::group`) when a timed receive timed out:
+/// Tells the kill check (`crate::thread_group`) when a timed receive timed out:
 /// the thread woke on its own.
 fn timed<T>(
     waiting: Option<&discipline::Blocking>,

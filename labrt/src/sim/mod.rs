@@ -28,7 +28,7 @@
 //! decisions, which the testers print), [`check_determinism`]
 //! (`LAB_SIM_CHECK=1`), [`dump`] (every blocked thread, at a time limit).
 //! The kill check, which the simulation once kept alone, is
-//! `crate::group`'s, in both modes.
+//! `crate::thread_group`'s, in both modes.
 //!
 //! The simulation is a tree of owners, one module each, read top to bottom:
 //!

@@ -29,7 +29,7 @@
 //! are the server's, not the caller's.
 //!
 //! ```
-//! use labrt::group::Group;
+//! use labrt::thread_group::Group;
 //! use std::time::Duration;
 //!
 //! let peer = Group::new("server 2");

@@ -1,4 +1,4 @@
-//! The kill check (`labrt::group`): after its group is stopped, a thread
+//! The kill check (`labrt::thread_group`): after its group is stopped, a thread
 //! that wakes from a timer and goes on waiting is a straggler; time inside
 //! a labrpc call is excused, for the thread and the threads it starts.
 //! Each test runs on real threads, and again in the simulation through
@@ -8,7 +8,7 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use labrt::channel;
-use labrt::group::{self, Group};
+use labrt::thread_group::{self, Group};
 use labrt::sync::Arc;
 use labrt::thread;
 use labrt::time::{Duration, sleep};
@@ -127,7 +127,7 @@ fn threads_started_outside_belong_to_no_group() {
     let peer = Group::new("server 3");
     let (done, seen) = flag();
     let handler = peer.run(|| {
-        group::outside(|| {
+        thread_group::outside(|| {
             thread::spawn_named("labrpc-handler", move || {
                 while !seen.load(Ordering::Relaxed) {
                     sleep(Duration::from_millis(100));
