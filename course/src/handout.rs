@@ -56,6 +56,9 @@ pub const STAFF_ONLY: &[&str] = &[
     "test-scripts/tests/labs_sandboxed.rs",
     // Mutation testing of the solution regions, which a handout has not.
     "test-scripts/mutants.sh",
+    // Timing the reference against a Go solution: a staff measurement.
+    "test-scripts/compare-go.sh",
+    "test-scripts/tests/compare_go.rs",
     // It becomes README.md.
     HANDOUT_README,
 ];
