@@ -15,7 +15,7 @@
 //! * **lock-order inversion** (as Linux's lockdep): every "locked B while
 //!   holding A" is recorded for the whole run; a B→A after an A→B is
 //!   reported as a potential deadlock, with both orders' lines, even if
-//!   this run did not deadlock.
+//!   this run did not deadlock; so is a longer ring (A→B, B→C, C→A).
 //!
 //! Reports collect until the tester prints them at the end of the test
 //! ([`findings`]); `LAB_STRICT=1` makes the tester fail the test instead.
@@ -839,7 +839,14 @@ struct Edge {
 pub(crate) struct Checker {
     findings: Vec<Finding>,
     edges: HashMap<(u64, u64), Edge>,
+    /// The same orders as a graph: for each mutex, those locked while
+    /// holding it.
+    after: HashMap<u64, Vec<u64>>,
 }
+
+/// The longest cycle of lock orders looked for (a ring of that many
+/// threads); longer ones are not reported.
+const MAX_CYCLE: usize = 8;
 
 /// One report: its text (naming the first thread), how many times it was
 /// seen, and by how many threads (at most [`MAX_NAMES`] kept).
@@ -883,7 +890,9 @@ impl Checker {
                 who: who.to_string(),
             },
         );
+        self.after.entry(outer).or_default().push(inner);
         let Some(other) = self.edges.get(&(inner, outer)) else {
+            self.cycle(outer, inner);
             return;
         };
         // Both orders: other = "locked outer while holding inner".
@@ -907,6 +916,74 @@ impl Checker {
             short(other.outer_at),
         );
         self.add(key, who, || text);
+    }
+}
+
+impl Checker {
+    /// After the new order `outer` → `inner`: if orders already lead from
+    /// `inner` back to `outer` through other locks, the orders form a ring
+    /// (A→B, B→C, C→A): as many threads, each at its place at once, wait
+    /// for each other for ever. Reported once, when its last order appears.
+    fn cycle(&mut self, outer: u64, inner: u64) {
+        let Some(path) = self.path(inner, outer) else {
+            return;
+        };
+        // The ring's orders, the new one first: outer→inner→...→outer.
+        let mut ring = vec![outer];
+        ring.extend(path);
+        let orders: Vec<&Edge> = ring.windows(2).map(|w| &self.edges[&(w[0], w[1])]).collect();
+        let sites: Vec<Site> = orders.iter().flat_map(|e| [e.outer_at, e.inner_at]).collect();
+        let mut text = format!(
+            "potential deadlock (a ring of {} lock orders): ",
+            orders.len()
+        );
+        for (i, e) in orders.iter().enumerate() {
+            let _ = write!(
+                text,
+                "{}{} locked the Mutex at {} while holding the one locked at {}",
+                if i == 0 { "" } else { "; " },
+                e.who,
+                short(e.inner_at),
+                short(e.outer_at)
+            );
+        }
+        let _ = write!(
+            text,
+            ". {} threads doing these at once wait for each other for ever; take the locks in \
+             one order everywhere",
+            orders.len()
+        );
+        let who = orders[0].who.clone();
+        self.add(Key::new(Kind::Order, &sites), &who, || text);
+    }
+
+    /// A shortest chain of orders from `from` to `to` (both included), of
+    /// at most [`MAX_CYCLE`] locks, if any.
+    fn path(&self, from: u64, to: u64) -> Option<Vec<u64>> {
+        let mut came_from: HashMap<u64, u64> = HashMap::from([(from, from)]);
+        let mut frontier = vec![from];
+        for _ in 1..MAX_CYCLE {
+            let mut next = Vec::new();
+            for &node in &frontier {
+                for &after in self.after.get(&node).into_iter().flatten() {
+                    if came_from.contains_key(&after) {
+                        continue;
+                    }
+                    came_from.insert(after, node);
+                    if after == to {
+                        let mut path = vec![to];
+                        while *path.last()? != from {
+                            path.push(came_from[path.last()?]);
+                        }
+                        path.reverse();
+                        return Some(path);
+                    }
+                    next.push(after);
+                }
+            }
+            frontier = next;
+        }
+        None
     }
 }
 

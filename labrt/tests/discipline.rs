@@ -222,6 +222,45 @@ fn fixture_abba() {
 }
 
 #[test]
+fn a_ring_of_three_lock_orders_is_reported() {
+    check(
+        "fixture_ring",
+        1,
+        &[
+            "potential deadlock (a ring of 3 lock orders): 'raft-0-applier' locked the Mutex at \
+             labrt/tests/discipline.rs:",
+            "'raft-0-ticker' locked the Mutex at",
+            "'raft-0-heartbeat' locked the Mutex at",
+            "3 threads doing these at once wait for each other for ever",
+        ],
+    );
+}
+
+/// Three threads take three locks in a ring of orders (A then B, B then
+/// C, C then A), one after the other: no two of them in opposite orders,
+/// and this run does not deadlock.
+#[test]
+fn fixture_ring() {
+    if !fixture() {
+        return;
+    }
+    let locks: Vec<Arc<Mutex<u8>>> = (0..3).map(|_| Arc::new(Mutex::new(0))).collect();
+    for (i, name) in ["raft-0-ticker", "raft-0-heartbeat", "raft-0-applier"]
+        .into_iter()
+        .enumerate()
+    {
+        let (first, then) = (locks[i].clone(), locks[(i + 1) % 3].clone());
+        thread::spawn_named(name, move || {
+            let _first = first.lock();
+            let _then = then.lock();
+        })
+        .join()
+        .unwrap();
+    }
+    print_findings();
+}
+
+#[test]
 fn locking_a_mutex_twice_fails_at_once() {
     // The fixture's two lines, found in this file.
     let line_of = |code: &str| {
