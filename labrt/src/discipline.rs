@@ -321,7 +321,10 @@ pub(crate) fn members(group: &Arc<Group>) -> Vec<(String, Membership, Option<Str
         .filter(|r| r.lab.load(Ordering::Relaxed))
         .filter_map(|r| {
             let membership = r.membership.lock().clone();
-            let ours = membership.group.as_ref().is_some_and(|g| Arc::ptr_eq(g, group));
+            let ours = membership
+                .group
+                .as_ref()
+                .is_some_and(|g| Arc::ptr_eq(g, group));
             ours.then(|| (r.name.lock().clone(), membership, r.waiting_now()))
         })
         .collect()
@@ -931,8 +934,14 @@ impl Checker {
         // The ring's orders, the new one first: outer→inner→...→outer.
         let mut ring = vec![outer];
         ring.extend(path);
-        let orders: Vec<&Edge> = ring.windows(2).map(|w| &self.edges[&(w[0], w[1])]).collect();
-        let sites: Vec<Site> = orders.iter().flat_map(|e| [e.outer_at, e.inner_at]).collect();
+        let orders: Vec<&Edge> = ring
+            .windows(2)
+            .map(|w| &self.edges[&(w[0], w[1])])
+            .collect();
+        let sites: Vec<Site> = orders
+            .iter()
+            .flat_map(|e| [e.outer_at, e.inner_at])
+            .collect();
         let mut text = format!(
             "potential deadlock (a ring of {} lock orders): ",
             orders.len()
@@ -1077,7 +1086,11 @@ pub fn dump(headline: &str) -> String {
     let order = |r: &Arc<Record>| {
         (
             r.lab.load(Ordering::Relaxed),
-            r.membership.lock().group.as_ref().map(|g| g.label().to_string()),
+            r.membership
+                .lock()
+                .group
+                .as_ref()
+                .map(|g| g.label().to_string()),
             r.name.lock().clone(),
         )
     };

@@ -66,9 +66,9 @@
 pub mod channel;
 pub mod collections;
 pub mod discipline;
-pub mod thread_group;
 pub mod rand;
 pub mod sim;
 pub mod sync;
 pub mod thread;
+pub mod thread_group;
 pub mod time;

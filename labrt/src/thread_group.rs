@@ -206,7 +206,9 @@ impl Membership {
     /// The thread woke from the timed wait at `at` just now.
     pub(crate) fn timer_fired(&mut self, at: Site) {
         if let Some(stop) = self.stopped() {
-            let late = Instant::now().duration_since(stop).saturating_sub(self.excused);
+            let late = Instant::now()
+                .duration_since(stop)
+                .saturating_sub(self.excused);
             self.late = Some((late, at));
         }
     }

@@ -8,9 +8,9 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use labrt::channel;
-use labrt::thread_group::{self, Group};
 use labrt::sync::Arc;
 use labrt::thread;
+use labrt::thread_group::{self, Group};
 use labrt::time::{Duration, sleep};
 
 const GRACE: Duration = Duration::from_secs(1);

@@ -18,9 +18,9 @@ use std::sync::Once;
 
 use labrpc::{ClientEnd, Name, Network};
 use labrt::channel::{self, RecvTimeoutError, Sender};
-use labrt::thread_group::Group;
-use labrt::sync::{Arc, Mutex};
 use labrt::sync::atomic::{AtomicU64, Ordering};
+use labrt::sync::{Arc, Mutex};
+use labrt::thread_group::Group;
 use labrt::time::{Duration, Instant};
 
 /// How long one test may run, counted from the making of its config.

@@ -61,8 +61,8 @@ mod watchdog;
 mod world;
 
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 pub use clock::STEP_COST;
