@@ -13,7 +13,6 @@
 //! (see `test-scripts/bench-go-labrpc.sh`), Go's TestBenchmark runs
 //! `ROUNDS` times under the same load, right after ours, for the
 //! side-by-side figure.
-#![allow(clippy::disallowed_methods)] // the spinners' clock and the Go runs' processes
 
 use std::process::{Child, Command, Stdio};
 
@@ -125,7 +124,7 @@ impl Drop for Load {
 /// A busy process: spins, and exits once the bench that started it is gone.
 fn spin(parent: u32) -> ! {
     loop {
-        let t0 = std::time::Instant::now();
+        let t0 = Instant::now();
         while t0.elapsed().as_millis() < 50 {
             std::hint::black_box(0u64);
         }
@@ -186,7 +185,9 @@ fn main() {
     if let Ok(parent) = std::env::var(SPIN_ENV) {
         spin(parent.parse().expect("bench: a spinner's parent"));
     }
-    let go_dir = std::env::var("GO_LABRPC_DIR").ok().filter(|d| !d.is_empty());
+    let go_dir = std::env::var("GO_LABRPC_DIR")
+        .ok()
+        .filter(|d| !d.is_empty());
 
     println!("labrpc benchmark, median of {ROUNDS} rounds, reliable network");
     let (seq, _) = report("sequential (TestBenchmark)", 1, 0);
@@ -199,12 +200,17 @@ fn main() {
     if let Some(dir) = &go_dir
         && let Some((go, _)) = go_rounds(dir)
     {
-        println!("sequential vs Go's labrpc, same minutes: {:.1}x the throughput", go / seq);
+        println!(
+            "sequential vs Go's labrpc, same minutes: {:.1}x the throughput",
+            go / seq
+        );
     }
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let busy = match std::env::var("LABRPC_BENCH_LOAD") {
-        Ok(n) => n.parse().expect("LABRPC_BENCH_LOAD: a number of busy processes"),
+        Ok(n) => n
+            .parse()
+            .expect("LABRPC_BENCH_LOAD: a number of busy processes"),
         Err(_) => 2 * cores,
     };
     if busy == 0 {
@@ -217,7 +223,10 @@ fn main() {
     if let Some(dir) = &go_dir
         && let Some((go, _)) = go_rounds(dir)
     {
-        println!("sequential vs Go's labrpc, same load: {:.1}x the throughput", go / seq);
+        println!(
+            "sequential vs Go's labrpc, same load: {:.1}x the throughput",
+            go / seq
+        );
     }
     drop(load);
 }
