@@ -382,16 +382,18 @@ impl ClientEnd {
             *theirs.outcome.lock() = Some(outcome);
             theirs.ready.notify_one();
         });
-        let mut outcome = slot.outcome.lock();
         loop {
+            let mut outcome = slot.outcome.lock();
+            if outcome.is_none() && slot.ready.wait_for(&mut outcome, DEATH_POLL).timed_out() {
+                // Not holding the slot's lock while taking the network's.
+                drop(outcome);
+                if self.net.is_dead(&self.name, server_name, server) {
+                    return None;
+                }
+                continue;
+            }
             if let Some(outcome) = outcome.take() {
                 return Some(outcome);
-            }
-            if slot.ready.wait_for(&mut outcome, DEATH_POLL).timed_out()
-                && outcome.is_none()
-                && self.net.is_dead(&self.name, server_name, server)
-            {
-                return None;
             }
         }
     }
