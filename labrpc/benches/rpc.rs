@@ -159,6 +159,7 @@ fn go_rounds(dir: &str) -> Option<(f64, f64)> {
             .args(["test", "-run", "^TestBenchmark$", "-count=1", "-v", "."])
             .current_dir(dir)
             .output()
+            .map_err(|e| println!("Go's TestBenchmark in {dir}: cannot run go: {e}"))
             .ok()?;
         let text = String::from_utf8_lossy(&out.stdout);
         let line = text.lines().find(|l| l.ends_with(" for 100000"));
