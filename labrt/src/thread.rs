@@ -147,7 +147,9 @@ static IDLE: Mutex<Vec<(u64, Arc<Slot>)>> = Mutex::new(Vec::new());
 /// its cores each yield hands the core to another process for a whole time
 /// slice, and a call through labrpc waits for two of these hand-offs.
 /// (Spinning before parking was measured too: 20 to 1000 looks made the
-/// sequential benchmark slower both on a quiet machine and under load.)
+/// sequential benchmark slower, on this shared 2-core machine both with the
+/// other processes at lower priority and under load; a truly idle machine
+/// was not available to measure.)
 #[derive(Default)]
 struct Slot {
     job: Mutex<Option<Job>>,
