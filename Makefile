@@ -39,7 +39,7 @@ help:
 	@echo "make dslogs LOG=FILE           pretty-print a LAB_LOG log (ARGS='-c 3' for columns)"
 	@echo "make test                      run every test of the workspace"
 	@echo "make lint                      the source gate, cargo fmt --check, clippy with warnings as errors"
-	@echo "make bench                     labrt overhead, labrpc throughput, linearizability checking times"
+	@echo "make bench                     labrt overhead, labrpc throughput (idle and under load), linearizability checking times"
 	@echo "make sim-speed SEEDS=100 P=2   how many seeds per second the simulation runs of each lab"
 	@if [ -d course ]; then \
 	    echo "staff:"; \
@@ -99,8 +99,11 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# labrpc's rounds run twice: idle, then under load (LABRPC_BENCH_LOAD busy
+# processes, default 2 per core; 0: none). GO_LABRPC_DIR=DIR (MIT's Go labrpc)
+# runs Go's TestBenchmark beside them, idle and under the same load.
 bench:
-	$(CARGO) bench -p labrt -p labrpc -p linearizability
+	GO_LABRPC_DIR="$(GO_LABRPC_DIR)" $(CARGO) bench -p labrt -p labrpc -p linearizability
 
 # Seeds per second of the simulation on each lab (SEEDS seeds, P at a time).
 SEEDS ?= 100

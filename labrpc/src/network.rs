@@ -5,7 +5,7 @@ use std::fmt::Debug;
 
 use labrt::channel::{self, RecvTimeoutError};
 use labrt::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use labrt::sync::{Arc, Mutex};
+use labrt::sync::{Arc, Condvar, Mutex};
 use labrt::time::{Duration, sleep};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -364,10 +364,50 @@ impl ClientEnd {
     /// Hands `req` to a worker and waits, giving up (`None`) if the call
     /// becomes dead first. The handler itself is never interrupted.
     fn run_handler(&self, req: Request, server_name: &Name, server: &Server) -> Option<Outcome> {
-        let (tx, rx) = channel::bounded(1);
+        if labrt::sim::enabled() {
+            return self.run_handler_simulated(req, server_name, server);
+        }
+        // The reply comes back through a slot the caller waits on with a
+        // condvar: it parks on a futex at once, where a channel's receive
+        // first calls `sched_yield`, which on a busy machine gives the core
+        // away for a time slice (see labrt's thread pool).
+        let slot = Arc::new(ReplySlot::default());
+        let theirs = slot.clone();
         let target = server.clone();
         // labrt reuses finished threads, so a handler thread per call costs
         // a hand-off, not a thread start.
+        spawn_for_server("labrpc-handler", move || {
+            let outcome = target.dispatch(req);
+            // The caller may have given up; then nobody wants the reply.
+            *theirs.outcome.lock() = Some(outcome);
+            theirs.ready.notify_one();
+        });
+        loop {
+            let mut outcome = slot.outcome.lock();
+            if outcome.is_none() && slot.ready.wait_for(&mut outcome, DEATH_POLL).timed_out() {
+                // Not holding the slot's lock while taking the network's.
+                drop(outcome);
+                if self.net.is_dead(&self.name, server_name, server) {
+                    return None;
+                }
+                continue;
+            }
+            if let Some(outcome) = outcome.take() {
+                return Some(outcome);
+            }
+        }
+    }
+
+    /// [`ClientEnd::run_handler`] in the simulation, through a channel, as
+    /// the simulation's recorded traces expect.
+    fn run_handler_simulated(
+        &self,
+        req: Request,
+        server_name: &Name,
+        server: &Server,
+    ) -> Option<Outcome> {
+        let (tx, rx) = channel::bounded(1);
+        let target = server.clone();
         spawn_for_server("labrpc-handler", move || {
             // The caller may have given up; then nobody wants the reply.
             let _ = tx.send(target.dispatch(req));
@@ -386,6 +426,13 @@ impl ClientEnd {
             }
         }
     }
+}
+
+/// Where a handler leaves its outcome for the caller.
+#[derive(Default)]
+struct ReplySlot {
+    outcome: Mutex<Option<Outcome>>,
+    ready: Condvar,
 }
 
 /// Starts a thread that works for a server (a handler, a late copy of a

@@ -28,7 +28,6 @@ use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
 /// An owned permission to join a thread started by [`spawn`].
@@ -138,9 +137,24 @@ type Job = Box<dyn FnOnce() + Send>;
 /// How long a finished thread waits for a new closure before it exits.
 const IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The threads waiting for a closure, each by the sender that reaches it
+/// The threads waiting for a closure, each by the slot that reaches it
 /// and its number; the most recently idle last.
-static IDLE: Mutex<Vec<(u64, Sender<Job>)>> = Mutex::new(Vec::new());
+static IDLE: Mutex<Vec<(u64, Arc<Slot>)>> = Mutex::new(Vec::new());
+
+/// Where an idle thread waits for its next closure. It parks at once on a
+/// futex (parking_lot's condvar) instead of a crossbeam channel's receive,
+/// which first calls `sched_yield` a few times: on a machine busier than
+/// its cores each yield hands the core to another process for a whole time
+/// slice, and a call through labrpc waits for two of these hand-offs.
+/// (Spinning before parking was measured too: 20 to 1000 looks made the
+/// sequential benchmark slower, on this shared 2-core machine both with the
+/// other processes at lower priority and under load; a truly idle machine
+/// was not available to measure.)
+#[derive(Default)]
+struct Slot {
+    job: Mutex<Option<Job>>,
+    ready: parking_lot::Condvar,
+}
 
 /// How many OS threads labrt has started so far. Finished threads are
 /// reused, so this follows the number of threads alive at once, not the
@@ -154,9 +168,10 @@ static OS_THREADS: AtomicU64 = AtomicU64::new(0);
 fn pool_run(job: Job) {
     let idle = IDLE.lock().pop();
     match idle {
-        Some((_, worker)) => worker
-            .send(job)
-            .expect("labrt: an idle thread stopped listening"),
+        Some((_, worker)) => {
+            *worker.job.lock() = Some(job);
+            worker.ready.notify_one();
+        }
         None => {
             OS_THREADS.fetch_add(1, Ordering::Relaxed);
             let id = next_number();
@@ -169,13 +184,20 @@ fn pool_run(job: Job) {
 }
 
 fn pool_worker(id: u64, mut job: Job) {
-    let (tx, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::bounded(1);
+    let slot = Arc::new(Slot::default());
     loop {
         job();
-        IDLE.lock().push((id, tx.clone()));
-        job = match rx.recv_timeout(IDLE_EXIT) {
-            Ok(next) => next,
-            Err(RecvTimeoutError::Timeout) => {
+        IDLE.lock().push((id, slot.clone()));
+        let deadline = std::time::Instant::now() + IDLE_EXIT;
+        let mut promised = false;
+        let mut next = slot.job.lock();
+        job = loop {
+            if let Some(job) = next.take() {
+                break job;
+            }
+            if promised {
+                slot.ready.wait(&mut next);
+            } else if slot.ready.wait_until(&mut next, deadline).timed_out() && next.is_none() {
                 let mut idle = IDLE.lock();
                 match idle.iter().position(|(i, _)| *i == id) {
                     Some(pos) => {
@@ -183,13 +205,9 @@ fn pool_worker(id: u64, mut job: Job) {
                         return;
                     }
                     // Taken off the list just now: a closure is on its way.
-                    None => {
-                        drop(idle);
-                        rx.recv().expect("labrt: a closure was promised")
-                    }
+                    None => promised = true,
                 }
             }
-            Err(RecvTimeoutError::Disconnected) => unreachable!("this thread holds a sender"),
         };
     }
 }
