@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 
-use labrt::channel::{self, RecvTimeoutError};
 use labrt::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use labrt::sync::{Arc, Condvar, Mutex};
 use labrt::time::{Duration, sleep};
@@ -364,9 +363,6 @@ impl ClientEnd {
     /// Hands `req` to a worker and waits, giving up (`None`) if the call
     /// becomes dead first. The handler itself is never interrupted.
     fn run_handler(&self, req: Request, server_name: &Name, server: &Server) -> Option<Outcome> {
-        if labrt::sim::enabled() {
-            return self.run_handler_simulated(req, server_name, server);
-        }
         // The reply comes back through a slot the caller waits on with a
         // condvar: it parks on a futex at once, where a channel's receive
         // first calls `sched_yield`, which on a busy machine gives the core
@@ -394,35 +390,6 @@ impl ClientEnd {
             }
             if let Some(outcome) = outcome.take() {
                 return Some(outcome);
-            }
-        }
-    }
-
-    /// [`ClientEnd::run_handler`] in the simulation, through a channel, as
-    /// the simulation's recorded traces expect.
-    fn run_handler_simulated(
-        &self,
-        req: Request,
-        server_name: &Name,
-        server: &Server,
-    ) -> Option<Outcome> {
-        let (tx, rx) = channel::bounded(1);
-        let target = server.clone();
-        spawn_for_server("labrpc-handler", move || {
-            // The caller may have given up; then nobody wants the reply.
-            let _ = tx.send(target.dispatch(req));
-        });
-        loop {
-            match rx.recv_timeout(DEATH_POLL) {
-                Ok(outcome) => return Some(outcome),
-                Err(RecvTimeoutError::Timeout) => {
-                    if self.net.is_dead(&self.name, server_name, server) {
-                        return None;
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    unreachable!("labrpc: a worker dropped a call without answering")
-                }
             }
         }
     }
