@@ -218,7 +218,7 @@ impl<T: ?Sized> MutexGuard<'_, T> {
 fn wait_until_free<T: ?Sized>(
     world: &World,
     mutex: &parking_lot::Mutex<T>,
-    what: &str,
+    what: &'static str,
     at: &'static Location<'static>,
 ) {
     world.yield_now();

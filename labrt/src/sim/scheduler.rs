@@ -98,7 +98,7 @@ impl World {
     /// Without an object the thread only sleeps.
     pub(crate) fn block(
         &self,
-        what: impl Into<String>,
+        what: &'static str,
         object: Option<usize>,
         deadline: Option<Duration>,
         at: &'static Location<'static>,
@@ -111,13 +111,13 @@ impl World {
             thread.wait = wait;
             thread.timed_out = false;
             thread.last_at = Some(at);
-            thread.state = State::Blocked(Wait {
-                what: what.into(),
-                object,
-                at,
-            });
+            thread.state = State::Blocked(Wait { what, object, at });
             if let Some(object) = object {
-                w.queues.entry(object).or_default().push_back((me, wait));
+                let w = &mut *w;
+                w.queues
+                    .entry(object)
+                    .or_insert_with(|| w.spare_queues.pop().unwrap_or_default())
+                    .push_back((me, wait));
             }
             if let Some(deadline) = deadline {
                 let armed = w.armed;
@@ -139,18 +139,24 @@ impl World {
                 return true;
             }
         }
-        w.queues.remove(&object);
+        if let Some(queue) = w.queues.remove(&object) {
+            w.keep_queue(queue);
+        }
         false
     }
 
     /// Wakes every thread blocked on `object`; returns how many.
     pub(crate) fn notify_all(&self, object: usize) -> usize {
         let mut w = self.inner.borrow_mut();
-        let waiters = w.queues.remove(&object).unwrap_or_default();
-        waiters
-            .into_iter()
+        let Some(mut waiters) = w.queues.remove(&object) else {
+            return 0;
+        };
+        let woken = waiters
+            .drain(..)
             .filter(|&(tid, wait)| w.wake(tid, wait, false))
-            .count()
+            .count();
+        w.keep_queue(waiters);
+        woken
     }
 
     /// Records that the running thread locked the mutex at `object`.
@@ -271,6 +277,15 @@ impl Inner {
             }
             self.timers.pop();
             self.wake(tid, wait, true);
+        }
+    }
+
+    /// Keeps an emptied wait queue's allocation for the next object waited
+    /// on (a few dozen at most: no more are ever in use at once).
+    fn keep_queue(&mut self, queue: VecDeque<(Tid, u64)>) {
+        debug_assert!(queue.is_empty());
+        if self.spare_queues.len() < 64 {
+            self.spare_queues.push(queue);
         }
     }
 

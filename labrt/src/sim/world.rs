@@ -102,6 +102,10 @@ pub(super) struct Inner {
     pub(super) armed: u64,
     /// Threads waiting on an object, by the object's address.
     pub(super) queues: HashMap<usize, VecDeque<(Tid, u64)>, Addresses>,
+    /// Emptied wait queues, kept for the next object waited on: a queue is
+    /// made and dropped for nearly every wait (a lock, a channel), and its
+    /// allocation was one of the simulation's largest costs.
+    pub(super) spare_queues: Vec<VecDeque<(Tid, u64)>>,
     /// Who holds each locked mutex, and where it was locked.
     pub(super) holders: HashMap<usize, (Tid, &'static Location<'static>), Addresses>,
     pub(super) steps: u64,
@@ -139,7 +143,7 @@ pub(super) enum State {
 
 /// What a blocked thread waits for, for the deadlock report.
 pub(super) struct Wait {
-    pub(super) what: String,
+    pub(super) what: &'static str,
     pub(super) object: Option<usize>,
     pub(super) at: &'static Location<'static>,
 }
@@ -211,6 +215,7 @@ impl World {
                 timers: BinaryHeap::new(),
                 armed: 0,
                 queues: HashMap::default(),
+                spare_queues: Vec::new(),
                 holders: HashMap::default(),
                 steps: 0,
                 hash: 0xcbf2_9ce4_8422_2325,
