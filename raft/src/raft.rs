@@ -81,8 +81,16 @@ const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
 /// before another one times out.
 const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 300..600;
 /// A leader that has heard from no majority for this long steps down: it is
-/// probably cut off from the others, who have elected a new leader.
-const LEADER_LEASE: Duration = Duration::from_millis(500);
+/// probably cut off from the others, who may elect a new leader this soon
+/// (the shortest election timeout). Stepping down by then matters to
+/// clients and to the tester: a cut-off leader that still believes it leads
+/// when it is reconnected takes commands that never commit, and `one()`
+/// waits two seconds on each (at 500 ms, half the install-snapshot tests'
+/// reconnected leaders did). Much shorter would not do: on a network that
+/// holds replies back for up to two seconds (figure8_unreliable_2c) a leader
+/// hears from a majority less often, and at 150 ms leaders stepped down so
+/// often that the test could not commit.
+const LEADER_LEASE: Duration = Duration::from_millis(ELECTION_TIMEOUT_MS.start);
 /// At most this many entries go in one AppendEntries: a follower that is far
 /// behind, or unreachable, gets the log in batches rather than all of it in
 /// every call.
@@ -894,13 +902,15 @@ impl<C: Command> Raft<C> {
         while !self.killed() {
             let now = Instant::now();
             match st.role {
+                // The lease is checked when it ends, not at the next
+                // heartbeat: up to an interval late, a cut-off leader could
+                // still believe it leads when a new one is elected.
+                Role::Leader if self.lease_end(&st).is_some_and(|end| now >= end) => {
+                    self.step_down(&mut st);
+                }
                 Role::Leader if now >= st.heartbeat_due => {
-                    if self.lost_quorum(&st, now) {
-                        self.step_down(&mut st);
-                    } else {
-                        st.heartbeat_due = now + HEARTBEAT_INTERVAL;
-                        self.broadcast_append(&mut st);
-                    }
+                    st.heartbeat_due = now + HEARTBEAT_INTERVAL;
+                    self.broadcast_append(&mut st);
                 }
                 Role::Leader if st.batch.is_some_and(|(_, due)| now >= due) => {
                     self.new_round(&mut st, now);
@@ -911,9 +921,10 @@ impl<C: Command> Raft<C> {
                 _ => {}
             }
             let due = match st.role {
-                Role::Leader => st
-                    .batch
-                    .map_or(st.heartbeat_due, |(_, due)| due.min(st.heartbeat_due)),
+                Role::Leader => [st.batch.map(|(_, due)| due), self.lease_end(&st)]
+                    .into_iter()
+                    .flatten()
+                    .fold(st.heartbeat_due, Instant::min),
                 Role::Follower | Role::Candidate => st.election_deadline,
             };
             self.timer_cond.wait_until(&mut st, due);
@@ -991,14 +1002,15 @@ impl<C: Command> Raft<C> {
         }
     }
 
-    /// Whether a majority (this leader included) has been silent for longer
-    /// than `LEADER_LEASE`.
-    fn lost_quorum(&self, st: &State<C>, now: Instant) -> bool {
-        let heard = self
-            .others()
-            .filter(|&p| now - st.last_heard[p] < LEADER_LEASE)
-            .count();
-        (heard + 1) * 2 <= self.peers.len()
+    /// When the leader will have heard from no majority (itself included)
+    /// for `LEADER_LEASE`, unless more replies come: `LEADER_LEASE` after
+    /// the last reply of the follower that completes a majority with the
+    /// most recent ones. `None` for a cluster of one.
+    fn lease_end(&self, st: &State<C>) -> Option<Instant> {
+        let mut heard: Vec<Instant> = self.others().map(|p| st.last_heard[p]).collect();
+        heard.sort_unstable_by(|a, b| b.cmp(a));
+        let needed = self.peers.len() / 2;
+        needed.checked_sub(1).map(|i| heard[i] + LEADER_LEASE)
     }
 
     /// A leader cut off from the majority stops acting as one (the check
