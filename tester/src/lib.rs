@@ -55,16 +55,3 @@ pub mod shardctrler;
 pub mod shardkv;
 pub mod timeline;
 pub mod verdict;
-
-/// Every lab test binary links the tester, so this is their allocator.
-/// A simulated test allocates for nearly everything it does (a thread, a
-/// message, an encoded entry per RPC, whole persisted states), and glibc's
-/// malloc took a quarter of its CPU (mostly `malloc_consolidate` and
-/// `unlink_chunk`, sorting freed blocks); with mimalloc lab 3 takes about a
-/// third less CPU (issue 18). Without transparent huge pages (`no_thp`):
-/// with them every page fault in mimalloc's arenas cleared 2 MiB, which
-/// the kernel's `clear_page` made 15 % of a run. Which allocator never
-/// shows in a run: no decision depends on an address (the trace hashes
-/// are the same).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
