@@ -21,17 +21,20 @@ fn flag() -> (Arc<AtomicBool>, Arc<AtomicBool>) {
     (flag.clone(), flag)
 }
 
+/// Starts thread `name`, which naps `nap` at a time until `seen` is set.
+fn napper(name: &str, nap: Duration, seen: Arc<AtomicBool>) -> thread::JoinHandle<()> {
+    thread::spawn_named(name, move || {
+        while !seen.load(Ordering::Relaxed) {
+            sleep(nap);
+        }
+    })
+}
+
 #[test]
 fn a_thread_that_checks_killed_is_no_straggler() {
     let peer = Group::new("server 0");
     let (killed, seen) = flag();
-    let ticker = peer.run(|| {
-        thread::spawn_named("raft-0-ticker", move || {
-            while !seen.load(Ordering::Relaxed) {
-                sleep(Duration::from_millis(300));
-            }
-        })
-    });
+    let ticker = peer.run(|| napper("raft-0-ticker", Duration::from_millis(300), seen));
     sleep(Duration::from_millis(100));
     peer.stop();
     killed.store(true, Ordering::Relaxed);
@@ -45,13 +48,7 @@ fn a_thread_that_checks_killed_is_no_straggler() {
 fn a_ticker_that_ignores_killed_is_a_straggler() {
     let peer = Group::new("server 1 (start 0)");
     let (done, seen) = flag();
-    let ticker = peer.run(|| {
-        thread::spawn_named("raft-1-ticker", move || {
-            while !seen.load(Ordering::Relaxed) {
-                sleep(Duration::from_millis(100));
-            }
-        })
-    });
+    let ticker = peer.run(|| napper("raft-1-ticker", Duration::from_millis(100), seen));
     peer.stop();
     sleep(GRACE + Duration::from_millis(600));
     let stragglers = peer.check(GRACE);
@@ -127,13 +124,7 @@ fn threads_started_outside_belong_to_no_group() {
     let peer = Group::new("server 3");
     let (done, seen) = flag();
     let handler = peer.run(|| {
-        thread_group::outside(|| {
-            thread::spawn_named("labrpc-handler", move || {
-                while !seen.load(Ordering::Relaxed) {
-                    sleep(Duration::from_millis(100));
-                }
-            })
-        })
+        thread_group::outside(|| napper("labrpc-handler", Duration::from_millis(100), seen))
     });
     peer.stop();
     sleep(GRACE + Duration::from_millis(500));
