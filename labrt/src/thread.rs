@@ -283,8 +283,55 @@ fn report_lab_panic(name: &str, info: &PanicHookInfo<'_>) {
          (a panic in any lab thread ends the test run, as in Go)"
     );
     if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
-        let _ = writeln!(err, "{backtrace}");
+        let _ = writeln!(err, "{}", from_the_panic(&backtrace.to_string()));
     }
+}
+
+/// The frames of a backtrace (std's rendering) between the panic machinery
+/// and the lab thread's start, as std's default hook prints them: without
+/// this cut, the first dozen frames a student reads are this hook's and
+/// std's, and the last dozen labrt's. std marks the panic's end with its
+/// `__rust_end_short_backtrace` frame; the thread's start is the first frame
+/// of the `catch_unwind` that `spawn` wraps every lab thread in (its frames
+/// differ between builds), or std's `__rust_begin_short_backtrace`. Without the marks, the backtrace is
+/// kept whole.
+fn from_the_panic(backtrace: &str) -> &str {
+    let frame_at = |marker: &str, from: usize| {
+        let at = from + backtrace[from..].find(marker)?;
+        // The frame's line begins with its number: "  9: std::sys::…".
+        Some(backtrace[..at].rfind('\n').map_or(0, |nl| nl + 1))
+    };
+    let next_frame = |from: usize| {
+        let rest = &backtrace[from..];
+        let mut lines = rest.split_inclusive('\n');
+        let first = lines.next().map_or(0, str::len);
+        let indented: usize = lines
+            .take_while(|line| !is_frame_line(line))
+            .map(str::len)
+            .sum();
+        from + first + indented
+    };
+    let start = frame_at("__rust_end_short_backtrace", 0).map_or(0, next_frame);
+    let catch_frames = [
+        "<core::panic::unwind_safe::AssertUnwindSafe",
+        "__rust_try",
+        "std::panicking::catch_unwind",
+        "__rust_begin_short_backtrace",
+    ];
+    let end = catch_frames
+        .into_iter()
+        .filter_map(|marker| frame_at(marker, start))
+        .min()
+        .unwrap_or(backtrace.len());
+    &backtrace[start..end]
+}
+
+/// Whether a line of a rendered backtrace starts a frame ("  12: symbol")
+/// rather than giving the previous frame's place ("      at file:line").
+fn is_frame_line(line: &str) -> bool {
+    let line = line.trim_start();
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && line[digits..].starts_with(':')
 }
 
 thread_local! {
@@ -327,4 +374,34 @@ pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     catch_depth(-1);
     result.map_err(|payload| panic_message(&*payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_the_panic;
+
+    #[test]
+    fn a_backtrace_starts_after_the_panic_machinery_and_ends_at_the_thread_start() {
+        let rendered = "   0: std::backtrace::Backtrace::capture
+             at /rustc/library/std/src/backtrace.rs:296:9
+   1: labrt::thread::report_lab_panic
+   2: std::sys::backtrace::__rust_end_short_backtrace
+             at /rustc/library/std/src/sys/backtrace.rs:168:18
+   3: core::panicking::panic_fmt
+   4: raft::raft::Raft::ticker
+             at ./raft/src/raft.rs:898:13
+   5: __rust_try
+   6: labrt::thread::spawn_named::{{closure}}
+   7: std::sys::backtrace::__rust_begin_short_backtrace
+";
+        assert_eq!(
+            from_the_panic(rendered),
+            "   3: core::panicking::panic_fmt
+   4: raft::raft::Raft::ticker
+             at ./raft/src/raft.rs:898:13
+"
+        );
+        let unmarked = "   0: main\n";
+        assert_eq!(from_the_panic(unmarked), unmarked);
+    }
 }
