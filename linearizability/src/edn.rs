@@ -124,7 +124,9 @@ pub fn parse_kv_history(text: &str, file: &str) -> Result<Vec<KvOperation>, Read
             }
             _ => String::new(),
         };
-        Ok(KvOutput { value })
+        Ok(KvOutput {
+            value: value.into(),
+        })
     };
     pair(events(text, file)?, file, input, output)
 }
