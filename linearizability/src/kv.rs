@@ -1,5 +1,6 @@
 //! The model of lab 3's key/value service (MIT's `models/kv.go`).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
@@ -141,6 +142,35 @@ impl fmt::Debug for SharedStr {
 impl fmt::Display for SharedStr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self)
+    }
+}
+
+/// Makes the gets' outputs of each key views of one base where they can
+/// be: of the longest value read of the key, when they read a prefix of it
+/// (see [`SharedStr`]). The checker then compares a get only with the
+/// writes made since the last get it matched ([`KvState`]). The readers of
+/// recorded histories do this; the kvraft tester builds its history so.
+pub fn share_reads(ops: &mut [KvOperation]) {
+    let mut longest: HashMap<&str, SharedStr> = HashMap::new();
+    for op in ops.iter() {
+        if let (KvOp::Get, Some(output)) = (op.input.op, &op.output) {
+            let base = longest.entry(&op.input.key).or_default();
+            if output.value.len() > base.len() {
+                *base = output.value.clone();
+            }
+        }
+    }
+    let longest: HashMap<String, SharedStr> = longest
+        .into_iter()
+        .map(|(key, base)| (key.to_string(), base))
+        .collect();
+    for op in ops.iter_mut() {
+        if let (KvOp::Get, Some(output)) = (op.input.op, &mut op.output) {
+            let base = &longest[&op.input.key];
+            if base.starts_with(output.value.as_str()) {
+                output.value = SharedStr::prefix(&base.base, output.value.len());
+            }
+        }
     }
 }
 
