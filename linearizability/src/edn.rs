@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
-use crate::kv::{KvInput, KvOp, KvOperation, KvOutput};
+use crate::kv::{KvInput, KvOp, KvOperation, KvOutput, share_reads};
 use crate::model::Operation;
 use crate::register::{RegisterInput, RegisterOp, RegisterOperation};
 
@@ -124,9 +124,13 @@ pub fn parse_kv_history(text: &str, file: &str) -> Result<Vec<KvOperation>, Read
             }
             _ => String::new(),
         };
-        Ok(KvOutput { value })
+        Ok(KvOutput {
+            value: value.into(),
+        })
     };
-    pair(events(text, file)?, file, input, output)
+    let mut ops = pair(events(text, file)?, file, input, output)?;
+    share_reads(&mut ops);
+    Ok(ops)
 }
 
 /// Parses a register history (Jepsen's read / write / cas); `file` names
