@@ -150,7 +150,7 @@ impl fmt::Display for SharedStr {
 /// (see [`SharedStr`]). The checker then compares a get only with the
 /// writes made since the last get it matched ([`KvState`]). The readers of
 /// recorded histories do this; the kvraft tester builds its history so.
-pub fn share_reads(ops: &mut [KvOperation]) {
+pub(crate) fn share_reads(ops: &mut [KvOperation]) {
     let mut longest: HashMap<&str, SharedStr> = HashMap::new();
     for op in ops.iter() {
         if let (KvOp::Get, Some(output)) = (op.input.op, &op.output) {
