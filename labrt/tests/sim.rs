@@ -76,6 +76,38 @@ fn condvar_waits_time_out_in_virtual_time() {
     assert_about(start.elapsed(), Duration::from_secs(6));
 }
 
+#[test]
+fn timers_fire_on_time_among_thousands_of_waits_that_ended_early() {
+    simulate();
+    let start = Instant::now();
+    let sleeper = thread::spawn(move || {
+        sleep(Duration::from_secs(2));
+        start.elapsed()
+    });
+    let (tx, rx) = channel::bounded(0);
+    let sender = tx.clone();
+    thread::spawn(move || {
+        for i in 0..3000 {
+            sleep(Duration::from_millis(1));
+            sender.send(i).unwrap();
+        }
+    });
+    // Each receive arms a 10 s timer that its message makes stale: the
+    // scheduler sweeps such timers out as they pile up.
+    for i in 0..3000 {
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(i));
+    }
+    assert_about(sleeper.join().unwrap(), Duration::from_secs(2));
+    let received = start.elapsed();
+    assert!(received >= Duration::from_secs(3), "{received:?}");
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(1)),
+        Err(channel::RecvTimeoutError::Timeout)
+    );
+    assert_about(start.elapsed() - received, Duration::from_secs(1));
+    drop(tx);
+}
+
 /// How many scheduling steps a woken thread may wait. It is up to the
 /// seed: a thread woken while another runs is picked at random among the
 /// ready ones, one a step, so with two ready it waits k steps or more with

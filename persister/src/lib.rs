@@ -10,7 +10,8 @@
 //! A `Persister` is a handle: clones share the same storage. `copy` makes an
 //! independent one. `save` copies the bytes it is given, like Go's, so it
 //! takes a `Vec` or a borrowed slice alike: pass `&self.snapshot` rather
-//! than cloning it first.
+//! than cloning it first. `save_taking` takes the state's bytes instead
+//! of copying them.
 //!
 //! Lab code names it `raft::Persister` (the `raft` crate re-exports it). It
 //! lives in a crate of its own, outside the student's directories, because
@@ -98,6 +99,25 @@ impl Persister {
         }
     }
 
+    /// [`save`](Self::save) without copying the state: takes the bytes of
+    /// `raft_state` and leaves in it, emptied, the buffer of the state they
+    /// replace. A Raft peer that encodes into the same `Vec` every time
+    /// then neither copies its whole log a second time nor allocates: with
+    /// a log that grows with every save, that second copy was a sixth of
+    /// the CPU of a KV test. What a crash keeps is the same as with `save`:
+    /// exactly the bytes last saved.
+    pub fn save_taking(&self, raft_state: &mut Vec<u8>, snapshot: impl AsRef<[u8]>) {
+        {
+            let mut saved = self.0.saved.lock();
+            std::mem::swap(&mut saved.raft_state, raft_state);
+            overwrite(&mut saved.snapshot, snapshot.as_ref());
+        }
+        raft_state.clear();
+        if let Some(watcher) = self.0.watcher.get() {
+            watcher();
+        }
+    }
+
     /// The Raft state last saved (empty if none).
     pub fn read_raft_state(&self) -> Vec<u8> {
         self.0.saved.lock().raft_state.clone()
@@ -156,6 +176,27 @@ mod tests {
         p.copy().save([2u8], []);
         p.clone().save([3u8], []);
         assert_eq!(saves.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn save_taking_takes_the_bytes_and_hands_back_the_old_buffer() {
+        let p = Persister::new();
+        let mut buffer = vec![1; 100];
+        p.save_taking(&mut buffer, [2u8; 5]);
+        assert!(buffer.is_empty());
+        buffer.extend_from_slice(&[3, 3]);
+        assert_eq!(
+            p.read_raft_state(),
+            [1; 100],
+            "the buffer is no longer the saved state"
+        );
+        p.save_taking(&mut buffer, []);
+        assert_eq!(p.read_raft_state(), [3, 3]);
+        assert_eq!((p.raft_state_size(), p.snapshot_size()), (2, 0));
+        assert!(
+            buffer.capacity() >= 100,
+            "the first state's buffer comes back"
+        );
     }
 
     #[test]

@@ -153,9 +153,10 @@ struct State<C> {
     p: Persistent<C>,
     /// The latest snapshot, saved with `p` on every persist.
     snapshot: Vec<u8>,
-    /// Where `persist` encodes `p`, kept from one save to the next: a
-    /// fresh buffer for a log that grows with every save would be fresh
-    /// pages from the OS every time.
+    /// Where `persist` encodes `p`. The persister takes its bytes and hands
+    /// back the buffer of the state they replace: a fresh buffer for a log
+    /// that grows with every save would be fresh pages from the OS every
+    /// time.
     save_buffer: Vec<u8>,
     role: Role,
     /// Highest log index known to be committed.
@@ -656,17 +657,17 @@ impl<C: Command> Raft<C> {
     // SOLUTION BEGIN
     fn persist(&self, st: &mut State<C>) {
         st.p.encode_into(&mut st.save_buffer);
-        let state = &st.save_buffer;
         dlog!(
             Pers,
             self.me,
             "T{} saved {} bytes of state, log {}..={}",
             st.p.current_term,
-            state.len(),
+            st.save_buffer.len(),
             st.p.log.first_index(),
             st.p.log.last_index()
         );
-        self.persister.save(state, &st.snapshot);
+        self.persister
+            .save_taking(&mut st.save_buffer, &st.snapshot);
     }
     // SOLUTION STUB
     // fn persist(&self) {

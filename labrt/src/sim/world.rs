@@ -48,6 +48,10 @@ pub(super) type Tid = usize;
 /// The test's own thread, the one that drives the others.
 pub(super) const MAIN: Tid = 0;
 
+/// Stale timers are swept out once there are this many timers, or twice
+/// as many as were left by the last sweep.
+pub(super) const TIMERS_FLOOR: usize = 1024;
+
 thread_local! {
     static WORLD: Slot = const { Slot(RefCell::new(None)) };
 }
@@ -100,6 +104,8 @@ pub(super) struct Inner {
     /// (deadline, order of arming, thread, the thread's wait number).
     pub(super) timers: BinaryHeap<Reverse<(Duration, u64, Tid, u64)>>,
     pub(super) armed: u64,
+    /// How many timers there may be before stale ones are swept out.
+    pub(super) timers_limit: usize,
     /// Threads waiting on an object, by the object's address.
     pub(super) queues: HashMap<usize, VecDeque<(Tid, u64)>, Addresses>,
     /// Emptied wait queues, kept for the next object waited on: a queue is
@@ -214,6 +220,7 @@ impl World {
                 ready: Vec::new(),
                 timers: BinaryHeap::new(),
                 armed: 0,
+                timers_limit: TIMERS_FLOOR,
                 queues: HashMap::default(),
                 spare_queues: Vec::new(),
                 holders: HashMap::default(),

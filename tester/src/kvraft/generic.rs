@@ -114,22 +114,64 @@ pub fn spawn_clients_and_wait<T: Send + 'static>(
 
 /// Checks that client `clnt`'s appends `x <clnt> <j> y`, for `j` in
 /// `0..count`, each appear in `v` exactly once, in order.
+///
+/// Go looks for each element in the whole of `v`, which is quadratic in a
+/// value that grows by an element per append; this reads `v` once, with the
+/// same verdicts and messages. An element starts with the only `x` in it,
+/// so no two occurrences of elements overlap, and each starts at an `x` of
+/// `v`: the occurrences of `x <clnt> <j> y` are the `x`s followed by
+/// ` <clnt> `, then `j` written as `format!` writes it, then ` y`.
 #[track_caller]
 pub fn check_clnt_appends(clnt: usize, v: &str, count: usize) {
-    let mut lastoff = None;
-    for j in 0..count {
-        let wanted = format!("x {clnt} {j} y");
-        let Some(off) = v.find(&wanted) else {
-            fatal!("{clnt} missing element {wanted} in Append result {v}");
+    if let Err(message) = clnt_appends(clnt, v, count) {
+        fatal!("{message}");
+    }
+}
+
+/// [`check_clnt_appends`]'s verdict: what is wrong, in Go's words.
+fn clnt_appends(clnt: usize, v: &str, count: usize) -> Result<(), String> {
+    let prefix = format!("x {clnt} ");
+    // For each j: where it first occurs, and whether it occurs again.
+    let mut found: Vec<Option<(usize, bool)>> = vec![None; count];
+    for (off, _) in v.match_indices('x') {
+        let Some(rest) = v[off..].strip_prefix(&prefix) else {
+            continue;
         };
-        if v.rfind(&wanted) != Some(off) {
-            fatal!("duplicate element {wanted} in Append result");
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let canonical = digits == 1 || (digits > 1 && !rest.starts_with('0'));
+        if !canonical || !rest[digits..].starts_with(" y") {
+            continue;
+        }
+        if let Ok(j) = rest[..digits].parse::<usize>()
+            && let Some(slot) = found.get_mut(j)
+        {
+            match slot {
+                None => *slot = Some((off, false)),
+                Some((_, again)) => *again = true,
+            }
+        }
+    }
+    let mut lastoff = None;
+    for (j, slot) in found.into_iter().enumerate() {
+        let wanted = || format!("x {clnt} {j} y");
+        let Some((off, again)) = slot else {
+            return Err(format!(
+                "{clnt} missing element {} in Append result {v}",
+                wanted()
+            ));
+        };
+        if again {
+            return Err(format!("duplicate element {} in Append result", wanted()));
         }
         if lastoff.is_some_and(|last| off <= last) {
-            fatal!("wrong order for element {wanted} in Append result");
+            return Err(format!(
+                "wrong order for element {} in Append result",
+                wanted()
+            ));
         }
         lastoff = Some(off);
     }
+    Ok(())
 }
 
 /// Checks the appends of every client `i` (`counts[i]` of them) in `v`.
@@ -469,4 +511,62 @@ pub fn in_background(name: &str, f: impl FnOnce() + Send + 'static) -> channel::
         let _ = done_tx.send(());
     });
     done_rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clnt_appends;
+
+    /// Go's `checkClntAppends`, word for word: the verdicts to keep.
+    fn go_clnt_appends(clnt: usize, v: &str, count: usize) -> Result<(), String> {
+        let mut lastoff = None;
+        for j in 0..count {
+            let wanted = format!("x {clnt} {j} y");
+            let Some(off) = v.find(&wanted) else {
+                return Err(format!(
+                    "{clnt} missing element {wanted} in Append result {v}"
+                ));
+            };
+            if v.rfind(&wanted) != Some(off) {
+                return Err(format!("duplicate element {wanted} in Append result"));
+            }
+            if lastoff.is_some_and(|last| off <= last) {
+                return Err(format!("wrong order for element {wanted} in Append result"));
+            }
+            lastoff = Some(off);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_same_verdicts_as_go_on_values_made_of_likely_pieces() {
+        const PIECES: [&str; 14] = [
+            "x 0 0 y", "x 0 1 y", "x 0 2 y", "x 1 0 y", "x 1 1 y", "x 0 01 y", "x 0 10 y", "x 0 1",
+            "x 0 ", "xx", " y", "1", "é", "x 10 1 y",
+        ];
+        let mut state = 1u64;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n
+        };
+        let mut kinds = std::collections::BTreeSet::new();
+        for _ in 0..20_000 {
+            let v: String = (0..next(8)).map(|_| PIECES[next(PIECES.len())]).collect();
+            let (clnt, count) = (next(2), next(4));
+            let want = go_clnt_appends(clnt, &v, count);
+            assert_eq!(clnt_appends(clnt, &v, count), want, "{clnt} {v:?} {count}");
+            if let Err(message) = want {
+                kinds.insert(
+                    ["missing", "duplicate", "wrong order"].map(|kind| message.contains(kind)),
+                );
+            }
+        }
+        assert_eq!(
+            kinds.len(),
+            3,
+            "the values should fail in each of the three ways"
+        );
+    }
 }
