@@ -29,6 +29,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::{self, Write};
 use std::path::Path;
 
 use crate::kv::{KvInput, KvOp, KvOperation, KvOutput, share_reads};
@@ -316,13 +317,21 @@ fn pair<I, O>(
 /// assert_eq!(back[1].output, history[1].output);
 /// ```
 pub fn format_kv_history(history: &[KvOperation]) -> String {
+    let mut text = Vec::new();
+    write_kv_history(history, &mut text).expect("writing to a Vec cannot fail");
+    String::from_utf8(text).expect("the history's text is UTF-8")
+}
+
+/// [`format_kv_history`], written to `out` as it goes: a lab test's history
+/// repeats every value its gets read, so its text can be far larger than
+/// the history (which shares those values), and is better not held whole.
+pub fn write_kv_history(history: &[KvOperation], mut out: impl Write) -> io::Result<()> {
     // (time, return?, operation): calls sort before returns at equal times.
     let mut events: Vec<(u64, bool, &KvOperation)> = history
         .iter()
         .flat_map(|op| [(op.call, false, op), (op.ret, true, op)])
         .collect();
     events.sort_by_key(|&(time, ret, _)| (time, ret));
-    let mut text = String::new();
     for (_, ret, op) in events {
         let value = match (op.input.op, ret, &op.output) {
             (KvOp::Get, true, Some(read)) => edn_string(&read.value),
@@ -334,14 +343,15 @@ pub fn format_kv_history(history: &[KvOperation]) -> String {
             (true, Some(_)) => ":ok",
             (true, None) => ":info",
         };
-        text.push_str(&format!(
-            "{{:process {}, :type {kind}, :f {}, :key {}, :value {value}}}\n",
+        writeln!(
+            out,
+            "{{:process {}, :type {kind}, :f {}, :key {}, :value {value}}}",
             op.client_id,
             edn_name(op.input.op),
             edn_string(&op.input.key),
-        ));
+        )?;
     }
-    text
+    out.flush()
 }
 
 /// `s` as an EDN string: quoted, with quotes and backslashes escaped.

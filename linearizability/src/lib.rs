@@ -95,7 +95,7 @@ pub use check::{
 };
 pub use edn::{
     ReadError, format_kv_history, parse_kv_history, parse_register_history, read_kv_history,
-    read_register_history,
+    read_register_history, write_kv_history,
 };
 pub use events::{Event, EventKind, check_events, check_events_verbose, operations_from_events};
 pub use harness::{Budget, Checked, Failure, STRICT_ENV, check_history};

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use labrt::sync::{Arc, Mutex};
 use labrt::time::{Duration, Instant};
 use linearizability::{
-    Budget, KvModel, KvOp, KvOperation, SharedStr, check_history, format_kv_history,
+    Budget, KvModel, KvOp, KvOperation, SharedStr, check_history, write_kv_history,
 };
 
 use crate::common::print_live;
@@ -151,7 +151,8 @@ fn save_history(history: &[KvOperation]) {
         .replace("::", "-");
     let path = std::path::Path::new(&dir).join(format!("{test}.edn"));
     let written = std::fs::create_dir_all(&dir)
-        .and_then(|()| std::fs::write(&path, format_kv_history(history)));
+        .and_then(|()| std::fs::File::create(&path))
+        .and_then(|file| write_kv_history(history, std::io::BufWriter::new(file)));
     match written {
         Ok(()) => print_live(&format!("info: wrote the history to {}\n", path.display())),
         Err(e) => print_live(&format!("info: cannot write {}: {e}\n", path.display())),
