@@ -36,6 +36,11 @@ fn child() {
         tester::kvraft::put(&cfg, &mut ck, "k", "v", None, 0);
         tester::kvraft::append(&cfg, &mut ck, "k", "w", None, 0);
         tester::kvraft::check(&cfg, &mut ck, "k", "vw");
+        // The role poller samples every 10 ms, and the three operations
+        // take about 3 ms at the reference's pace: without this wait (in
+        // virtual time), the run could end before a sample saw the leader
+        // the operations went through, and there would be no band to find.
+        labrt::time::sleep(labrt::time::Duration::from_millis(100));
         cfg.end();
         return;
     }
