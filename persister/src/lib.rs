@@ -29,7 +29,11 @@
 
 #![forbid(unsafe_code)]
 
+mod chunked;
+
 use std::sync::OnceLock;
+
+pub use chunked::ChunkedBytes;
 
 use labrt::sync::{Arc, Mutex};
 
