@@ -37,7 +37,7 @@ struct Entry {
 }
 
 /// The bytes the reference Raft saves for a log of `commands` after a
-/// snapshot up to index `first` (`Persistent::encode_into`: the tuple of
+/// snapshot up to index `first` (`Persistent::encode_head`: the tuple of
 /// term, vote, first index and entries, the sentinel first).
 fn saved_state(term: u64, voted_for: Option<usize>, first: usize, commands: &[i64]) -> Vec<u8> {
     let mut entries = vec![Entry {

@@ -16,7 +16,7 @@
 /// 95 (1984 bytes); without the two `lastIncluded` fields, at 97.
 ///
 /// The reference Raft saves the same state with labgob (postcard, see
-/// `Persistent::encode_into` in `raft/src/raft.rs`): 8 bytes (term,
+/// `Persistent::encode_head` in `raft/src/raft.rs`): 8 bytes (term,
 /// vote, first index, length, sentinel) plus 11.5 per entry on average (the
 /// term, the `Option` tag, and the command's zigzag varint: 10 bytes for
 /// half of the random values, 9 for the others). 96 entries take 1112
