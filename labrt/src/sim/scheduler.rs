@@ -261,7 +261,7 @@ impl World {
                 drop(w);
                 panic!("{report}");
             };
-            if w.threads[tid].wait == wait && matches!(w.threads[tid].state, State::Blocked(_)) {
+            if w.timer_is_live(tid, wait) {
                 w.clock.advance_to(deadline);
                 w.wake(tid, wait, true);
             }
@@ -291,11 +291,16 @@ impl Inner {
     /// sweep changes no decision. Sweeping when the heap has doubled since
     /// the last sweep keeps its cost proportional to the timers armed.
     fn sweep_timers(&mut self) {
-        let threads = &self.threads;
-        self.timers.retain(|&Reverse((_, _, tid, wait))| {
-            threads[tid].wait == wait && matches!(threads[tid].state, State::Blocked(_))
-        });
+        let mut timers = std::mem::take(&mut self.timers);
+        timers.retain(|&Reverse((_, _, tid, wait))| self.timer_is_live(tid, wait));
+        self.timers = timers;
         self.timers_limit = TIMERS_FLOOR.max(2 * self.timers.len());
+    }
+
+    /// Whether a timer armed for `tid`'s wait number `wait` still ends
+    /// that wait: the thread is blocked in it, not woken since.
+    fn timer_is_live(&self, tid: Tid, wait: u64) -> bool {
+        self.threads[tid].wait == wait && matches!(self.threads[tid].state, State::Blocked(_))
     }
 
     /// Keeps an emptied wait queue's allocation for the next object waited
