@@ -145,31 +145,58 @@ impl fmt::Display for SharedStr {
     }
 }
 
-/// Makes the gets' outputs of each key views of one base where they can
-/// be: of the longest value read of the key, when they read a prefix of it
-/// (see [`SharedStr`]). The checker then compares a get only with the
-/// writes made since the last get it matched ([`KvState`]). The readers of
-/// recorded histories do this; the kvraft tester builds its history so.
-pub(crate) fn share_reads(ops: &mut [KvOperation]) {
-    let mut longest: HashMap<&str, SharedStr> = HashMap::new();
-    for op in ops.iter() {
-        if let (KvOp::Get, Some(output)) = (op.input.op, &op.output) {
-            let base = longest.entry(&op.input.key).or_default();
-            if output.value.len() > base.len() {
-                *base = output.value.clone();
-            }
+/// The values the gets of a history read, kept once per key: each key's
+/// longest value read, which grows as reads extend it. A get that read a
+/// prefix of it is kept as its length alone, and becomes a view of it
+/// ([`SharedStr`]) once the history is complete. The kvraft tester keeps
+/// its history so as it goes; [`share_reads`] does it for a history read
+/// from a file. The checker then compares a get only with the writes made
+/// since the last get it matched ([`KvState`]).
+#[derive(Debug, Default)]
+pub struct SharedReads {
+    longest: HashMap<String, String>,
+}
+
+impl SharedReads {
+    /// Notes that a get of `key` read `read`. Returns its length if it is
+    /// a prefix of the key's longest value read (extended by `read` first
+    /// if `read` extends it); `None` if not (a put replaced the value, say),
+    /// and the get must keep its own copy.
+    pub fn keep(&mut self, key: &str, read: &str) -> Option<usize> {
+        let longest = self.longest.entry(key.to_string()).or_default();
+        if let Some(more) = read.strip_prefix(longest.as_str()) {
+            longest.push_str(more);
         }
+        longest.starts_with(read).then_some(read.len())
     }
-    let longest: HashMap<String, SharedStr> = longest
-        .into_iter()
-        .map(|(key, base)| (key.to_string(), base))
+
+    /// The gets' outputs: `view(key, len)` is the first `len` bytes of
+    /// `key`'s longest value, for a `len` that [`keep`](Self::keep) gave.
+    pub fn into_views(self) -> impl Fn(&str, usize) -> SharedStr {
+        let bases: HashMap<String, Arc<str>> = self
+            .longest
+            .into_iter()
+            .map(|(key, value)| (key, Arc::from(value)))
+            .collect();
+        move |key, len| SharedStr::prefix(&bases[key], len)
+    }
+}
+
+/// Makes the gets' outputs of each key views of one base where they can
+/// be (see [`SharedReads`]).
+pub(crate) fn share_reads(ops: &mut [KvOperation]) {
+    let mut reads = SharedReads::default();
+    let kept: Vec<Option<usize>> = ops
+        .iter()
+        .map(|op| match (op.input.op, &op.output) {
+            (KvOp::Get, Some(output)) => reads.keep(&op.input.key, &output.value),
+            _ => None,
+        })
         .collect();
-    for op in ops.iter_mut() {
-        if let (KvOp::Get, Some(output)) = (op.input.op, &mut op.output) {
-            let base = &longest[&op.input.key];
-            if base.starts_with(output.value.as_str()) {
-                output.value = SharedStr::prefix(&base.base, output.value.len());
-            }
+    let view = reads.into_views();
+    for (op, len) in ops.iter_mut().zip(kept) {
+        if let (Some(len), Some(output)) = (len, &mut op.output) {
+            output.value = view(&op.input.key, len);
         }
     }
 }
@@ -530,6 +557,20 @@ mod tests {
         }
         assert_eq!(state.len(), 1_000_000);
         drop(state);
+    }
+
+    #[test]
+    fn reads_of_a_key_share_its_longest_value() {
+        let mut reads = SharedReads::default();
+        assert_eq!(reads.keep("k", "ab"), Some(2));
+        assert_eq!(reads.keep("k", "a"), Some(1));
+        assert_eq!(reads.keep("k", "abc"), Some(3));
+        assert_eq!(reads.keep("k", "x"), None, "not a prefix: its own copy");
+        assert_eq!(reads.keep("j", ""), Some(0));
+        let view = reads.into_views();
+        assert_eq!(view("k", 2), "ab");
+        assert_eq!(view("k", 3), "abc");
+        assert_eq!(view("j", 0), "");
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub use edn::{
 };
 pub use events::{Event, EventKind, check_events, check_events_verbose, operations_from_events};
 pub use harness::{Budget, Checked, Failure, STRICT_ENV, check_history};
-pub use kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput, KvState, SharedStr};
+pub use kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput, KvState, SharedReads, SharedStr};
 pub use model::{Model, Operation, Step};
 pub use output::{DEFAULT_HTML_MAX, HTML_MAX_ENV, OUTPUT_DIR_ENV, output_dir};
 pub use register::{RegisterInput, RegisterModel, RegisterOp, RegisterOperation};

@@ -5,13 +5,12 @@
 //! ([`check_linearizable`]), which fails with the checker's explanation and
 //! the path of its HTML visualization.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use labrt::sync::{Arc, Mutex};
 use labrt::time::{Duration, Instant};
 use linearizability::{
-    Budget, KvModel, KvOp, KvOperation, SharedStr, check_history, write_kv_history,
+    Budget, KvModel, KvOp, KvOperation, SharedReads, SharedStr, check_history, write_kv_history,
 };
 
 use crate::common::print_live;
@@ -33,17 +32,15 @@ pub struct OpLog(Arc<Mutex<Log>>);
 /// What an [`OpLog`] holds. A test makes tens of thousands of operations,
 /// and each get reads its key's whole value, which grows with every append:
 /// copies of all the values read would take memory quadratic in the number
-/// of operations. So the log keeps, for each key, the longest value read so
-/// far, and a get that read a prefix of it (or extended it) keeps only its
-/// length. [`OpLog::take`] makes those gets' outputs [`SharedStr`] views of
-/// the key's value.
+/// of operations. So a get's value goes to [`SharedReads`], which keeps
+/// each key's longest value read once, and the get keeps only its length
+/// when it can; [`OpLog::take`] makes those outputs views of the key's value.
 #[derive(Default)]
 struct Log {
     /// Each operation, and for a get kept as a length, that length (its
     /// output's value is left empty until `take`).
     ops: Vec<(KvOperation, Option<usize>)>,
-    /// For each key, the longest value read.
-    longest: HashMap<String, String>,
+    reads: SharedReads,
 }
 
 impl OpLog {
@@ -53,36 +50,25 @@ impl OpLog {
 
     fn append(&self, mut op: KvOperation) {
         let mut log = self.0.lock();
-        let Log { ops, longest } = &mut *log;
-        let mut prefix = None;
+        let mut kept = None;
         if let (KvOp::Get, Some(output)) = (op.input.op, &mut op.output) {
-            let read = output.value.as_str();
-            let value = longest.entry(op.input.key.clone()).or_default();
-            if let Some(more) = read.strip_prefix(value.as_str()) {
-                value.push_str(more);
-            }
-            if value.starts_with(read) {
-                prefix = Some(read.len());
+            kept = log.reads.keep(&op.input.key, &output.value);
+            if kept.is_some() {
                 output.value = SharedStr::default();
             }
-            // Otherwise (a put replaced the value, say) the output keeps
-            // its own copy.
         }
-        ops.push((op, prefix));
+        log.ops.push((op, kept));
     }
 
     /// The operations logged so far, leaving the log empty: a history holds
     /// every value read, and can be large.
     pub fn take(&self) -> Vec<KvOperation> {
-        let Log { ops, longest } = std::mem::take(&mut *self.0.lock());
-        let longest: HashMap<String, Arc<str>> = longest
-            .into_iter()
-            .map(|(key, value)| (key, Arc::from(value)))
-            .collect();
+        let Log { ops, reads } = std::mem::take(&mut *self.0.lock());
+        let view = reads.into_views();
         ops.into_iter()
-            .map(|(mut op, prefix)| {
-                if let (Some(len), Some(output)) = (prefix, &mut op.output) {
-                    output.value = SharedStr::prefix(&longest[&op.input.key], len);
+            .map(|(mut op, kept)| {
+                if let (Some(len), Some(output)) = (kept, &mut op.output) {
+                    output.value = view(&op.input.key, len);
                 }
                 op
             })
