@@ -149,9 +149,9 @@ impl fmt::Display for SharedStr {
 /// longest value read, which grows as reads extend it. A get that read a
 /// prefix of it is kept as its length alone, and becomes a view of it
 /// ([`SharedStr`]) once the history is complete. The kvraft tester keeps
-/// its history so as it goes; [`share_reads`] does it for a history read
-/// from a file. The checker then compares a get only with the writes made
-/// since the last get it matched ([`KvState`]).
+/// its history so as it goes; the readers of recorded histories share a
+/// history's reads once it is read. The checker then compares a get only
+/// with the writes made since the last get it matched ([`KvState`]).
 #[derive(Debug, Default)]
 pub struct SharedReads {
     longest: HashMap<String, String>,
