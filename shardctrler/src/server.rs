@@ -241,9 +241,15 @@ fn rebalance(shards: &mut [Gid; NSHARDS], groups: &BTreeMap<Gid, Vec<String>>) {
 /// talks to the others through them. `persister` holds what this replica's
 /// Raft saved before a crash, if anything. The controller never snapshots.
 pub fn start_server(servers: Vec<ClientEnd>, me: usize, persister: Persister) -> Arc<ShardCtrler> {
-    // Go's unbuffered channel, as in MIT's skeleton: Raft's send waits until
-    // this server takes the message.
-    let (apply_tx, apply_rx) = channel::bounded(0);
+    // SOLUTION BEGIN
+    // Room for 64 messages, to replay a log without two thread switches per
+    // entry: see kvraft's start_kv_server.
+    let (apply_tx, apply_rx) = channel::bounded(64);
+    // SOLUTION STUB
+    // // Go's unbuffered channel, as in MIT's skeleton: Raft's send waits until
+    // // this server takes the message.
+    // let (apply_tx, apply_rx) = channel::bounded(0);
+    // SOLUTION END
     let rf = Raft::make(servers, me, persister, apply_tx);
     // SOLUTION BEGIN
     let sc = Arc::new(ShardCtrler {

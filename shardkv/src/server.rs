@@ -355,9 +355,15 @@ pub fn start_server(
     ctrlers: Vec<ClientEnd>,
     make_end: MakeEnd,
 ) -> Arc<ShardKv> {
-    // Go's unbuffered channel, as in the other labs: Raft's send waits until
-    // this server takes the message.
-    let (apply_tx, apply_rx) = channel::bounded(0);
+    // SOLUTION BEGIN
+    // Room for 64 messages, to replay a log without two thread switches per
+    // entry: see kvraft's start_kv_server.
+    let (apply_tx, apply_rx) = channel::bounded(64);
+    // SOLUTION STUB
+    // // Go's unbuffered channel, as in the other labs: Raft's send waits until
+    // // this server takes the message.
+    // let (apply_tx, apply_rx) = channel::bounded(0);
+    // SOLUTION END
     let rf = Raft::make(servers, me, persister.clone(), apply_tx);
     // SOLUTION BEGIN
     let (kick, kicked) = channel::bounded(1);
