@@ -140,8 +140,13 @@ fn fixture_deadlock() {
         });
         ticker
     });
-    sleep(Duration::from_millis(600));
-    println!("STUCK");
+    // STUCK comes from another thread, so that this one is already joining
+    // when the test sends SIGQUIT: it could not print after it blocks.
+    // (A std thread: not a lab thread, so not in the dump.)
+    std::thread::spawn(|| {
+        sleep(Duration::from_millis(600));
+        println!("STUCK");
+    });
     ticker.join().unwrap();
     drop(tx);
 }
