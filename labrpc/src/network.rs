@@ -204,9 +204,14 @@ impl Network {
     }
 
     /// Shuts the network: from now on every call returns `None` at once.
-    /// Calls already past the start finish as usual.
+    /// Calls already past the start get no reply either. The servers go:
+    /// a server's handlers hold its peer, whose ends hold this network, so
+    /// keeping them would keep every peer of a finished test alive, with
+    /// its whole log, until the test process ends.
     pub fn cleanup(&self) {
         self.0.done.store(true, Ordering::Release);
+        let servers = std::mem::take(&mut self.0.state.lock().servers);
+        drop(servers); // Not under the lock: a peer's state may go with it.
     }
 }
 
