@@ -51,7 +51,9 @@
 //!   reaches a caller (the handler may still be running; its reply is
 //!   dropped). This is what makes "crash, then restart from the persister"
 //!   safe in the testers.
-//! * `call` returns `None` at once after `cleanup`.
+//! * `call` returns `None` at once after `cleanup`, which also takes every
+//!   server off the network (calls in progress get no reply), so that the
+//!   peers of a finished test can be freed.
 //! * MIT's network never delivers a message twice. Tests that need one
 //!   message at one moment set a [`tap::Tap`] (not in Go): it sees every
 //!   call and may drop, hold, or duplicate its request or its reply.
