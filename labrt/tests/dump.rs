@@ -142,7 +142,7 @@ fn fixture_deadlock() {
     });
     // STUCK comes from another thread, so that this one is already joining
     // when the test sends SIGQUIT: it could not print after it blocks.
-    // (A std thread: not a lab thread, so not in the dump.)
+    #[allow(clippy::disallowed_methods)] // not a lab thread: not in the dump
     std::thread::spawn(|| {
         sleep(Duration::from_millis(600));
         println!("STUCK");
