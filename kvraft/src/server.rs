@@ -178,8 +178,9 @@ pub fn start_kv_server(
     // sends, so a buffer hides no deadlock of its own, and it saves the two
     // thread switches of a rendezvous per message: about 40 µs on this
     // machine, where Go switches goroutines in a fraction of a microsecond.
-    // A replica restarted on a log of 50,000 entries replays it in a tenth of
-    // a second instead of two.
+    // In persist_concurrent_3a, the first operation after a restart on a log
+    // of 58,000 entries waited 2 s for the replay; now about 0.4 s, most of
+    // it the election.
     let (apply_tx, apply_rx) = channel::bounded(64);
     // SOLUTION STUB
     // // Go's unbuffered channel, as in MIT's skeleton: Raft's send waits until
