@@ -73,7 +73,12 @@
 //! anyway), including every delay, so pending calls and delayed replies cost
 //! no extra thread. Each handler runs on a labrt thread of its own; labrt
 //! reuses finished threads, so their number follows the handlers running at
-//! the same moment, never the calls waiting in delays.
+//! the same moment, never the calls waiting in delays. The caller waiting
+//! for its reply, and an idle pooled thread waiting for a handler to run,
+//! spin for up to 20 µs while that kind of wait has lately ended that soon
+//! (`labrt::thread::Spin`), and park otherwise: on an idle machine a call
+//! then costs about a microsecond instead of two wake-ups of parked
+//! threads, and on a busy one nothing spins for long.
 
 mod name;
 mod network;

@@ -5,6 +5,7 @@ use std::fmt::Debug;
 
 use labrt::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use labrt::sync::{Arc, Condvar, Mutex};
+use labrt::thread::Spin;
 use labrt::time::{Duration, sleep};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -41,8 +42,17 @@ pub struct Network(Arc<Net>);
 pub struct ClientEnd {
     name: Name,
     net: Arc<Net>,
-    /// Calls through this end (or a clone) whose reply arrived.
-    replies: Arc<AtomicU64>,
+    /// What this end shares with its clones.
+    shared: Arc<EndShared>,
+}
+
+struct EndShared {
+    /// Calls through the end whose reply arrived.
+    replies: AtomicU64,
+    /// How its callers spin for a reply: an end reaches one kind of server
+    /// (a Raft peer answers at once, a key/value server after a commit), so
+    /// its waits are alike.
+    spin: Spin,
 }
 
 struct Net {
@@ -109,7 +119,10 @@ impl Network {
         ClientEnd {
             name,
             net: self.0.clone(),
-            replies: Arc::new(AtomicU64::new(0)),
+            shared: Arc::new(EndShared {
+                replies: AtomicU64::new(0),
+                spin: Spin::new(),
+            }),
         }
     }
 
@@ -257,7 +270,7 @@ impl ClientEnd {
             None => self.deliver(req, None)?,
             Some(tap) => self.deliver_tapped(&*tap, Call::new(id, &self.name, &req), req)?,
         };
-        self.replies.fetch_add(1, Ordering::Relaxed);
+        self.shared.replies.fetch_add(1, Ordering::Relaxed);
         let decoded = labgob::decode::<R>(&reply)
             .unwrap_or_else(|e| panic!("labrpc: {svc_meth}: cannot decode the reply: {e}"));
         Some(decoded)
@@ -267,7 +280,7 @@ impl ClientEnd {
     /// reply (returned `Some`). Not in Go: the key/value tester checks with
     /// it that every operation a clerk completed was answered by a server.
     pub fn reply_count(&self) -> u64 {
-        self.replies.load(Ordering::Relaxed)
+        self.shared.replies.load(Ordering::Relaxed)
     }
 
     /// [`ClientEnd::deliver`], with the tap's say before and after.
@@ -368,10 +381,10 @@ impl ClientEnd {
     /// Hands `req` to a worker and waits, giving up (`None`) if the call
     /// becomes dead first. The handler itself is never interrupted.
     fn run_handler(&self, req: Request, server_name: &Name, server: &Server) -> Option<Outcome> {
-        // The reply comes back through a slot the caller waits on with a
-        // condvar: it parks on a futex at once, where a channel's receive
-        // first calls `sched_yield`, which on a busy machine gives the core
-        // away for a time slice (see labrt's thread pool).
+        // The reply comes back through a slot the caller waits on: it spins
+        // while that pays (labrt's `Spin`), then parks on a condvar's futex,
+        // where a channel's receive would first call `sched_yield`, which
+        // on a busy machine gives the core away for a time slice.
         let slot = Arc::new(ReplySlot::default());
         let theirs = slot.clone();
         let target = server.clone();
@@ -381,8 +394,12 @@ impl ClientEnd {
             let outcome = target.dispatch(req);
             // The caller may have given up; then nobody wants the reply.
             *theirs.outcome.lock() = Some(outcome);
+            theirs.filled.store(true, Ordering::Release);
             theirs.ready.notify_one();
         });
+        self.shared
+            .spin
+            .spin_until(|| slot.filled.load(Ordering::Acquire));
         loop {
             let mut outcome = slot.outcome.lock();
             if outcome.is_none() && slot.ready.wait_for(&mut outcome, DEATH_POLL).timed_out() {
@@ -404,6 +421,8 @@ impl ClientEnd {
 #[derive(Default)]
 struct ReplySlot {
     outcome: Mutex<Option<Outcome>>,
+    /// Whether `outcome` is in, for the spin to look at.
+    filled: AtomicBool,
     ready: Condvar,
 }
 

@@ -68,6 +68,7 @@ pub mod collections;
 pub mod discipline;
 pub mod rand;
 pub mod sim;
+mod spin;
 pub mod sync;
 pub mod thread;
 pub mod thread_group;

@@ -25,10 +25,12 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 
 use parking_lot::Mutex;
+
+pub use crate::spin::Spin;
 
 /// An owned permission to join a thread started by [`spawn`].
 pub struct JoinHandle<T>(Arc<Packet<T>>);
@@ -141,20 +143,23 @@ const IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// and its number; the most recently idle last.
 static IDLE: Mutex<Vec<(u64, Arc<Slot>)>> = Mutex::new(Vec::new());
 
-/// Where an idle thread waits for its next closure. It parks at once on a
-/// futex (parking_lot's condvar) instead of a crossbeam channel's receive,
-/// which first calls `sched_yield` a few times: on a machine busier than
-/// its cores each yield hands the core to another process for a whole time
-/// slice, and a call through labrpc waits for two of these hand-offs.
-/// (Spinning before parking was measured too: 20 to 1000 looks made the
-/// sequential benchmark slower, on this shared 2-core machine both with the
-/// other processes at lower priority and under load; a truly idle machine
-/// was not available to measure.)
+/// Where an idle thread waits for its next closure. It spins a little
+/// first, as long as that pays ([`Spin`]: on an idle machine a closure
+/// handed to a spinning thread starts within a microsecond, to a parked
+/// one in about 15), then parks on a futex (parking_lot's condvar) rather
+/// than in a crossbeam channel's receive, which calls `sched_yield` a few
+/// times first: on a machine busier than its cores each yield hands the
+/// core to another process for a whole time slice.
 #[derive(Default)]
 struct Slot {
     job: Mutex<Option<Job>>,
+    /// Whether `job` holds a closure, for the spin to look at.
+    filled: AtomicBool,
     ready: parking_lot::Condvar,
 }
+
+/// How idle pool threads spin for work.
+static IDLE_SPIN: Spin = Spin::new();
 
 /// How many OS threads labrt has started so far. Finished threads are
 /// reused, so this follows the number of threads alive at once, not the
@@ -170,6 +175,7 @@ fn pool_run(job: Job) {
     match idle {
         Some((_, worker)) => {
             *worker.job.lock() = Some(job);
+            worker.filled.store(true, Ordering::Release);
             worker.ready.notify_one();
         }
         None => {
@@ -190,9 +196,11 @@ fn pool_worker(id: u64, mut job: Job) {
         IDLE.lock().push((id, slot.clone()));
         let deadline = std::time::Instant::now() + IDLE_EXIT;
         let mut promised = false;
+        IDLE_SPIN.spin_until(|| slot.filled.load(Ordering::Acquire));
         let mut next = slot.job.lock();
         job = loop {
             if let Some(job) = next.take() {
+                slot.filled.store(false, Ordering::Relaxed);
                 break job;
             }
             if promised {
