@@ -27,7 +27,7 @@ use labrt::sync::{Arc, Mutex};
 use labrt::time::{Duration, sleep};
 use persister::Persister;
 
-use crate::common::{self, KillCheck};
+use crate::common::{self, Handle, KillCheck, Teardown};
 use crate::timeline::{Kind, Timeline};
 
 /// A server the tester can shut down.
@@ -325,15 +325,15 @@ impl<S: Member + ?Sized> Cluster<S> {
 /// changed). Lab 2's tester runs it for the hardening tests' leader checks
 /// and events, and every lab's tester for the timeline's role bands.
 pub fn poll_roles<T, S>(
-    owner: &Arc<T>,
+    owner: &Handle<T>,
     clusters: impl for<'a> Fn(&'a T) -> Option<Vec<&'a Cluster<S>>> + Send + 'static,
     state: impl Fn(&S) -> (u64, bool) + Send + 'static,
-    mut seen: impl FnMut(&Arc<T>, &Cluster<S>, usize, (u64, bool), bool) + Send + 'static,
+    mut seen: impl FnMut(&Handle<T>, &Cluster<S>, usize, (u64, bool), bool) + Send + 'static,
 ) where
-    T: Send + Sync + 'static,
+    T: Teardown + Send + Sync + 'static,
     S: Member + ?Sized + 'static,
 {
-    let owner = Arc::downgrade(owner);
+    let owner = owner.downgrade();
     let mut last: Vec<Vec<Option<(u64, bool)>>> = Vec::new();
     labrt::thread::spawn_named("tester-leaders", move || {
         while let Some(inner) = owner.upgrade() {
@@ -365,11 +365,11 @@ pub fn poll_roles<T, S>(
 /// bands, until the timeline is written at the test's end. Does nothing
 /// without a timeline.
 pub fn poll_roles_for_timeline<T, S>(
-    owner: &Arc<T>,
+    owner: &Handle<T>,
     clusters: impl for<'a> Fn(&'a T) -> Vec<&'a Cluster<S>> + Send + 'static,
     state: impl Fn(&S) -> (u64, bool) + Send + 'static,
 ) where
-    T: Send + Sync + 'static,
+    T: Teardown + Send + Sync + 'static,
     S: Member + ?Sized + 'static,
 {
     let Some(tl) = clusters(owner).first().and_then(|c| c.timeline().cloned()) else {

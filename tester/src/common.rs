@@ -12,6 +12,8 @@
 //!   when one takes longer, so a deadlocked peer cannot hang the run.
 //! * The `Passed` line is also the moment the harness signs the grader's
 //!   verdict ([`crate::verdict`]).
+//! * A lab's config is a [`Handle`] on state its threads share, torn down
+//!   (Go's `cleanup`) when the last handle goes or a failing test drops one.
 
 use std::io::Write;
 use std::sync::Once;
@@ -19,7 +21,7 @@ use std::sync::Once;
 use labrpc::{ClientEnd, Name, Network};
 use labrt::channel::{self, RecvTimeoutError, Sender};
 use labrt::sync::atomic::{AtomicU64, Ordering};
-use labrt::sync::{Arc, Mutex};
+use labrt::sync::{Arc, Mutex, Weak};
 use labrt::thread_group::Group;
 use labrt::time::{Duration, Instant};
 
@@ -297,6 +299,70 @@ pub fn group_thread_names<S: AsRef<str>>(names: &[S]) -> Vec<String> {
             (_, false) => format!("{pattern} ({count})"),
         })
         .collect()
+}
+
+/// What a lab's config does when its test ends: Go's `cleanup` (stop the
+/// watchdog, kill every server, shut the network). It must be idempotent.
+pub trait Teardown {
+    fn teardown(&self);
+}
+
+/// A lab's config: a handle on the state it shares with the threads it
+/// starts (clerks hold one), which derefs to that state. The last handle
+/// to go tears the test down; a handle dropped by a failing test (its
+/// thread panicking) tears it down at once, so that the peers stop before
+/// the failure is reported, whoever still holds a handle.
+pub struct Handle<T: Teardown>(Arc<Torn<T>>);
+
+/// The shared state, torn down when the last handle drops it.
+struct Torn<T: Teardown>(T);
+
+impl<T: Teardown> Handle<T> {
+    pub fn new(state: T) -> Handle<T> {
+        Handle(Arc::new(Torn(state)))
+    }
+
+    /// A handle that does not keep the test going (a poller's).
+    pub fn downgrade(&self) -> WeakHandle<T> {
+        WeakHandle(Arc::downgrade(&self.0))
+    }
+}
+
+/// See [`Handle::downgrade`].
+pub struct WeakHandle<T: Teardown>(Weak<Torn<T>>);
+
+impl<T: Teardown> WeakHandle<T> {
+    /// A handle again, while another one lives.
+    pub fn upgrade(&self) -> Option<Handle<T>> {
+        self.0.upgrade().map(Handle)
+    }
+}
+
+impl<T: Teardown> Clone for Handle<T> {
+    fn clone(&self) -> Handle<T> {
+        Handle(self.0.clone())
+    }
+}
+
+impl<T: Teardown> std::ops::Deref for Handle<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0.0
+    }
+}
+
+impl<T: Teardown> Drop for Handle<T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.0.teardown();
+        }
+    }
+}
+
+impl<T: Teardown> Drop for Torn<T> {
+    fn drop(&mut self) {
+        self.0.teardown();
+    }
 }
 
 /// Enforces [`TIME_LIMIT`] on one test.

@@ -15,7 +15,7 @@ use labrt::time::{Duration, Instant, sleep};
 use persister::Persister;
 
 use crate::cluster::{Cluster, Member};
-use crate::common::{self, Watchdog, fatal};
+use crate::common::{self, Handle, Teardown, Watchdog, fatal};
 use crate::fatal;
 use crate::faults::{Event, Faults, Message};
 use crate::timeline::{Kind, Timeline};
@@ -37,7 +37,7 @@ pub const SNAPSHOT_INTERVAL: usize = 10;
 /// the RPC byte count). Go's tests check that committed values "are ints";
 /// with one command type per config the compiler makes that certain.
 #[derive(Clone)]
-pub struct Config<C: Command + PartialEq>(Arc<Inner<C>>);
+pub struct Config<C: Command + PartialEq>(Handle<Inner<C>>);
 
 struct Inner<C: Command + PartialEq> {
     n: usize,
@@ -115,7 +115,7 @@ impl<C: Command + PartialEq> Config<C> {
         let peers = Cluster::new(&net, n);
         peers.set_timeline(&timeline);
         let lanes = (0..n).map(|i| peers.lane(i)).collect();
-        let cfg = Config(Arc::new(Inner {
+        let cfg = Config(Handle::new(Inner {
             n,
             snapshot,
             peers,
@@ -594,26 +594,11 @@ impl<C: Command> Member for Raft<C> {
     }
 }
 
-impl<C: Command + PartialEq> Drop for Config<C> {
-    fn drop(&mut self) {
-        // A failed test cleans up now; otherwise the last handle does.
-        if std::thread::panicking() {
-            self.0.cleanup();
-        }
-    }
-}
-
-impl<C: Command + PartialEq> Drop for Inner<C> {
-    fn drop(&mut self) {
-        self.cleanup();
-    }
-}
-
-impl<C: Command + PartialEq> Inner<C> {
+impl<C: Command + PartialEq> Teardown for Inner<C> {
     /// Go's `cleanup`: makes `one()` give up, kills every peer, shuts the
-    /// network. Idempotent. (Go also checks the time limit here; the
-    /// watchdog covers that.)
-    fn cleanup(&self) {
+    /// network. (Go also checks the time limit here; the watchdog covers
+    /// that.)
+    fn teardown(&self) {
         self.finished.store(true, Ordering::Release);
         if let Some(tl) = &self.timeline {
             tl.finish();

@@ -10,18 +10,17 @@
 
 use labrpc::{ClientEnd, Name, Network};
 use labrt::rand::SliceRandom;
-use labrt::sync::Arc;
 use shardctrler::{Clerk, ShardCtrler, start_server};
 
 use crate::cluster::{Cluster, Member};
-use crate::common::{self, Watchdog};
+use crate::common::{self, Handle, Teardown, Watchdog};
 
 /// The harness for one shard-controller test. A handle: clones share the
 /// same servers, for the clerk threads of a test. Everything is shut down
 /// when the last handle is dropped, or as soon as a panicking thread drops
 /// one.
 #[derive(Clone)]
-pub struct Config(Arc<Inner>);
+pub struct Config(Handle<Inner>);
 
 struct Inner {
     net: Network,
@@ -44,7 +43,7 @@ impl Config {
         let timeline = crate::timeline::Timeline::start(&net, None);
         let servers = Cluster::new(&net, n);
         servers.set_timeline(&timeline);
-        let cfg = Config(Arc::new(Inner {
+        let cfg = Config(Handle::new(Inner {
             servers,
             watchdog: Watchdog::start(),
             net,
@@ -128,23 +127,9 @@ impl Config {
     }
 }
 
-impl Drop for Config {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.cleanup();
-        }
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.cleanup();
-    }
-}
-
-impl Inner {
+impl Teardown for Inner {
     /// Go's `cleanup`: kills every server and shuts the network.
-    fn cleanup(&self) {
+    fn teardown(&self) {
         if let Some(tl) = self.servers.timeline() {
             tl.finish();
         }

@@ -40,7 +40,7 @@ use shardctrler::ShardCtrler;
 use shardkv::{Clerk, Gid, MakeEnd, ShardKv};
 
 use crate::cluster::{Cluster, Member};
-use crate::common::{self, Watchdog};
+use crate::common::{self, Handle, Teardown, Watchdog};
 use crate::fatal;
 pub use crate::history::OpLog;
 use crate::history::{self, logged};
@@ -59,7 +59,7 @@ const LINEARIZABILITY_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 /// when the last handle is dropped, or as soon as a panicking thread drops
 /// one.
 #[derive(Clone)]
-pub struct Config(Arc<Inner>);
+pub struct Config(Handle<Inner>);
 
 struct Inner {
     net: Network,
@@ -116,7 +116,7 @@ impl Config {
             })
             .collect();
         let mck = shardctrler::Clerk::new(ctrler_ends(&net));
-        let cfg = Config(Arc::new(Inner {
+        let cfg = Config(Handle::new(Inner {
             maxraftstate,
             ctrlers,
             groups,
@@ -334,23 +334,9 @@ fn ctrler_ends(net: &Network) -> Vec<ClientEnd> {
     ends
 }
 
-impl Drop for Config {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.cleanup();
-        }
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.cleanup();
-    }
-}
-
-impl Inner {
+impl Teardown for Inner {
     /// Go's `cleanup`: kills every server and shuts the network.
-    fn cleanup(&self) {
+    fn teardown(&self) {
         if let Some(tl) = self.ctrlers.timeline() {
             tl.finish();
         }

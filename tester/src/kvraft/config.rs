@@ -17,7 +17,7 @@ use persister::Persister;
 
 use super::service::{KvClerk, KvService, Replica};
 use crate::cluster::Cluster;
-use crate::common::{self, Watchdog};
+use crate::common::{self, Handle, Teardown, Watchdog};
 use crate::fatal;
 use crate::faults::Faults;
 use crate::timeline::Timeline;
@@ -37,7 +37,7 @@ const REPLICATION_WAIT: Duration = Duration::from_secs(2);
 /// last handle is dropped, or as soon as a handle is dropped by a panicking
 /// thread (a failed test).
 #[derive(Clone)]
-pub struct Config(Arc<Inner>);
+pub struct Config(Handle<Inner>);
 
 struct Inner {
     n: usize,
@@ -199,7 +199,7 @@ impl Config {
         let timeline = Timeline::start(&net, None);
         let servers = Cluster::new(&net, n);
         servers.set_timeline(&timeline);
-        let cfg = Config(Arc::new(Inner {
+        let cfg = Config(Handle::new(Inner {
             n,
             maxraftstate,
             service,
@@ -503,26 +503,10 @@ impl Config {
     }
 }
 
-impl Drop for Config {
-    fn drop(&mut self) {
-        // A failed test cleans up now; otherwise the last handle does.
-        if std::thread::panicking() {
-            self.0.cleanup();
-        }
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.cleanup();
-    }
-}
-
-impl Inner {
-    /// Go's `cleanup`: kills every server and shuts the network.
-    /// Idempotent. (Go also checks the time limit here; the watchdog
-    /// covers that.)
-    fn cleanup(&self) {
+impl Teardown for Inner {
+    /// Go's `cleanup`: kills every server and shuts the network. (Go also
+    /// checks the time limit here; the watchdog covers that.)
+    fn teardown(&self) {
         if let Some(tl) = self.servers.timeline() {
             tl.finish();
         }
