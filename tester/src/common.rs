@@ -318,6 +318,7 @@ pub struct Handle<T: Teardown>(Arc<Torn<T>>);
 struct Torn<T: Teardown>(T);
 
 impl<T: Teardown> Handle<T> {
+    /// The first handle on a test's `state`.
     pub fn new(state: T) -> Handle<T> {
         Handle(Arc::new(Torn(state)))
     }
