@@ -13,9 +13,15 @@
 use std::time::{Duration, Instant};
 
 /// The virtual time that passes at each scheduling point: the simulated
-/// machine does 200,000 labrt operations a second, about what this kind of
-/// machine does with real threads (lab 3's tests, 27 s of CPU in real time
-/// for about 5 million of them in the simulation). Without it a clock that
+/// machine does 200,000 labrt operations a second. That was what this kind
+/// of machine did with real threads when it was chosen (lab 3's tests, 27 s
+/// of CPU in real time for about 5 million of them in the simulation); the
+/// reference has since become faster for real than here (concurrent_3a:
+/// 108,000 operations in real time, 28,000 simulated). A busy seed's CPU is
+/// proportional to its steps, so a larger cost runs seeds faster on a slower
+/// simulated machine: one seed of all of lab 3 took 7.0 s of CPU at 5 µs,
+/// 3.8 s at 10 µs, 1.6 s at 25 µs and 0.95 s at 50 µs (where speed_3a's
+/// clerk takes 6 ms an operation instead of 0.8). Without it a clock that
 /// stood still while threads ran would let work that never sleeps (a Raft
 /// that replicates at once on `start`, over labrpc's reliable network,
 /// which has no delay) take no time at all: a KV test's clerks would loop
