@@ -7,7 +7,8 @@
 # the lab(s) the tests live in are built there and copied to
 # target/mistakes/NAME/bin/; then each TEST runs for seeds 1..SEEDS in the
 # deterministic simulation (LAB_SIM=1, one process per run, a time limit per
-# run), WORKERS runs at a time. A run that fails, panics or times out kills
+# run; LAB_SIM_STEP, if set, is the simulated machine's speed), WORKERS runs
+# at a time. A run that fails, panics or times out kills
 # the mistake. Prints a table: mistake, test, killed/seeds, kill rate, and a
 # command that replays one killing seed; the log of every failed run is kept
 # in target/mistakes/NAME/logs/.
@@ -222,7 +223,7 @@ for subject in "${subjects[@]}"; do
         first=$(awk -v t="$t" '$1 == t && $3 != 0 { print $2 }' "$out" | sort -n | head -1)
         replay="-" why=""
         if [ -n "$first" ]; then
-            replay="(cd ${dir[$t]#"$root"/} && LAB_SIM=1 LAB_SEED=$first $(realpath --relative-to="${dir[$t]}" "${where[$t]}") --exact $t --test-threads=1)"
+            replay="(cd ${dir[$t]#"$root"/} && LAB_SIM=1 ${LAB_SIM_STEP:+LAB_SIM_STEP=$LAB_SIM_STEP }LAB_SEED=$first $(realpath --relative-to="${dir[$t]}" "${where[$t]}") --exact $t --test-threads=1)"
             status=$(awk -v t="$t" -v s="$first" '$1 == t && $2 == s { print $3 }' "$out")
             if [ "$status" = 124 ] || [ "$status" = 137 ]; then
                 why="timed out after $limit s"

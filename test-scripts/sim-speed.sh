@@ -14,6 +14,16 @@ cd "$(dirname "$0")/.."
 seeds=${1:-100}
 workers=${2:-2}
 case "$seeds$workers" in *[!0-9]*) echo "usage: $0 [SEEDS [WORKERS]] (whole numbers)" >&2; exit 2 ;; esac
+# The step cost, as the replay commands must carry it (labrt checks its range).
+step=""
+if [ -n "${LAB_SIM_STEP+set}" ]; then
+    [[ $LAB_SIM_STEP =~ ^\ *[0-9]+\ *(us|µs|ms)\ *$ ]] || {
+        echo "sim-speed: LAB_SIM_STEP must be a whole number of us or ms (e.g. 50us), got \"$LAB_SIM_STEP\"" >&2
+        exit 2
+    }
+    step="LAB_SIM_STEP=$(tr -d ' ' <<<"$LAB_SIM_STEP") "
+    echo "== ${step% }: each scheduling point takes that much virtual time"
+fi
 
 echo "== building the lab tests (release)"
 # lab, package and target of each suite of the table but the hardening ones;
@@ -52,7 +62,7 @@ while read -r number package target; do
     if [ -s "$failed" ]; then
         status=1
         for seed in $(sort -n "$failed"); do
-            echo "  FAILED seed $seed: LAB_SIM=1 LAB_SEED=$seed cargo test -p $package --test $target"
+            echo "  FAILED seed $seed: LAB_SIM=1 ${step}LAB_SEED=$seed cargo test -p $package --test $target"
         done
     fi
     rm -f "$failed"

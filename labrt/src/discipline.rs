@@ -1203,8 +1203,8 @@ pub fn dump_on_sigquit() {
                     if signals.forever().next().is_some() {
                         let dump = dump(&format!(
                             "SIGQUIT: quit\nthe labrt threads, what each waits for and where, \
-                             and the locks each holds (LAB_SEED={}):",
-                            crate::rand::seed()
+                             and the locks each holds ({}):",
+                            crate::sim::replay_env()
                         ));
                         let mut err = std::io::stderr().lock();
                         let _ = std::io::Write::write_all(&mut err, dump.as_bytes());

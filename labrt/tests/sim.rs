@@ -116,7 +116,7 @@ const SLACK_STEPS: u32 = 100;
 
 /// `elapsed` is `expected` plus the cost of a few scheduling steps.
 fn assert_about(elapsed: Duration, expected: Duration) {
-    let slack = labrt::sim::STEP_COST * SLACK_STEPS;
+    let slack = labrt::sim::step_cost() * SLACK_STEPS;
     assert!(
         elapsed >= expected && elapsed <= expected + slack,
         "{elapsed:?} is not {expected:?} give or take {slack:?}"
@@ -141,10 +141,40 @@ fn busy_threads_move_the_clock() {
         rounds += 1;
     }
     assert_about(start.elapsed(), Duration::from_secs(1));
-    let per_second = Duration::from_secs(1).as_nanos() / labrt::sim::STEP_COST.as_nanos();
+    let per_second = Duration::from_secs(1).as_nanos() / labrt::sim::step_cost().as_nanos();
     assert!(
         (per_second as u64 / 2..=per_second as u64 + u64::from(SLACK_STEPS)).contains(&rounds),
         "{rounds} rounds of the loop in one virtual second"
+    );
+}
+
+/// `busy_threads_move_the_clock` in a child process with `LAB_SIM_STEP`
+/// set: its count of rounds in a virtual second comes from
+/// `step_cost()`, so it passes only if the clock moves by that cost.
+fn busy_loop_with_step(step: &str) -> std::process::Output {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "busy_threads_move_the_clock", "--test-threads=1"])
+        .env("LAB_SIM_STEP", step)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn lab_sim_step_sets_the_simulated_machines_speed() {
+    let out = busy_loop_with_step("50us");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = busy_loop_with_step("5 seconds");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "LAB_SIM_STEP must be the virtual time of a scheduling point, from 1us to 1ms"
+        ) && stdout.contains("got \"5 seconds\""),
+        "{stdout}"
     );
 }
 

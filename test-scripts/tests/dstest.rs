@@ -805,6 +805,62 @@ fn merge_combines_the_shards_summaries() {
     assert!(stderr.contains("<JSON>"), "{stderr}");
 }
 
+/// A run on a simulated machine of another speed replays only at that
+/// speed: `--sim-step`, or `LAB_SIM_STEP` inherited from dstest's
+/// environment, reaches each run and its replay command; a cost that is no
+/// duration, or out of range, is refused before anything runs.
+#[test]
+fn the_simulated_machines_speed_reaches_the_runs_and_their_replays() {
+    let dir = scratch("sim-step");
+    let args = ["fail_9a", "-n", "1", "--sim", "--no-timeline"];
+    let flag = ["--sim-step", "50us"];
+    for (step, extra, env) in [("50us", &flag[..], None), ("1ms", &[][..], Some("1ms"))] {
+        let mut command = dstest(&dir, &args);
+        command.args(extra);
+        if let Some(step) = env {
+            command.env("LAB_SIM_STEP", step);
+        }
+        let output = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{stdout}");
+        assert!(
+            stdout.contains(&format!(
+                "replay: LAB_SIM=1 LAB_SIM_STEP={step} LAB_SEED=1 cargo test"
+            )),
+            "{stdout}"
+        );
+        let log = fs::read_to_string(dir.join("fail_9a_1.log")).unwrap();
+        assert!(
+            log.contains(&format!("fixture: LAB_SIM_STEP={step}\n")),
+            "{log}"
+        );
+    }
+    let output = dstest(&dir, &args)
+        .env("LAB_SIM_STEP", "0.05ms")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("from 1us to 1ms") && stderr.contains("\"0.05ms\" (from the environment)"),
+        "{stderr}"
+    );
+    for bad in ["5", "0us", "2ms", "fast"] {
+        let output = dstest(&dir, &args)
+            .args(["--sim-step", bad])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("from 1us to 1ms"), "{bad}: {stderr}");
+    }
+    let output = dstest(&dir, &["fail_9a", "--sim-step", "50us"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--sim"));
+}
+
 /// A sweep's failures end in a table by message: numbers made `#`, a count,
 /// the tests, and the replay of the smallest seed.
 #[test]

@@ -30,6 +30,9 @@ fn armed_seed() -> Option<u64> {
     if let Some(dir) = std::env::var_os("TMPDIR") {
         println!("fixture: TMPDIR={}", dir.to_string_lossy());
     }
+    if let Some(step) = std::env::var_os("LAB_SIM_STEP") {
+        println!("fixture: LAB_SIM_STEP={}", step.to_string_lossy());
+    }
     Some(seed)
 }
 

@@ -81,11 +81,11 @@ pub fn print_passed_as(line: &str) {
     print_live(&format!("{line}\n"));
     if let Some(trace) = labrt::sim::trace() {
         print_live(&format!(
-            "  ... simulated: {:.1} s virtual, {} steps, trace {:016x} (LAB_SEED={})\n",
+            "  ... simulated: {:.1} s virtual, {} steps, trace {:016x} ({})\n",
             trace.now.as_secs_f64(),
             trace.steps,
             trace.hash,
-            labrt::rand::seed()
+            labrt::sim::replay_env()
         ));
         if let Err(divergence) = labrt::sim::check_determinism() {
             fatal(divergence);
@@ -111,9 +111,12 @@ fn discipline_block() -> String {
     labrt::discipline::warning().map_or(String::new(), |block| format!("\n{block}"))
 }
 
-/// `message` followed by the seed of this run: `... (LAB_SEED=123)`.
+/// `message` followed by the seed of this run: `... (LAB_SEED=123)`, and in
+/// the simulation on a machine of another speed than the default, that
+/// speed too, which the seed needs to be the same run:
+/// `... (LAB_SIM_STEP=50us LAB_SEED=123)`.
 pub fn with_seed(message: impl std::fmt::Display) -> String {
-    format!("{message} (LAB_SEED={})", labrt::rand::seed())
+    format!("{message} ({})", labrt::sim::replay_env())
 }
 
 /// Fails the test: panics with `message` and the seed (see [`fatal!`](crate::fatal)).

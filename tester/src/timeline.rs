@@ -337,7 +337,7 @@ impl Timeline {
         let mut j = String::with_capacity(64 + rec.rpcs.len() * 40 + rec.logs.len() * 60);
         j.push('{');
         let _ = write!(j, "\"title\":{},", json_str(&self.0.title));
-        let _ = write!(j, "\"seed\":{},", labrt::rand::seed());
+        let _ = write!(j, "\"env\":{},", json_str(&labrt::sim::replay_env()));
         let _ = write!(j, "\"sim\":{},", labrt::sim::enabled());
         let _ = write!(j, "\"end\":{end},");
         list(&mut j, "lanes", &rec.lanes, |j, s| j.push_str(&json_str(s)));

@@ -7,12 +7,12 @@
 //! receive, spawn, join, sleep, yield). There the scheduler picks, with a
 //! random generator seeded by `LAB_SEED`, which runnable thread goes next.
 //! Time is virtual: `Instant::now()` reads a clock that moves on by
-//! [`STEP_COST`] at each scheduling point, as if the work between two of
-//! them took that long, and jumps to the next timer (a sleep, a timed wait)
-//! when no thread can run. So a run is a function of the seed: the same
-//! binary and seed give the same interleaving, the same network decisions,
-//! the same clock readings, the same log; and a 30-second test takes a
-//! fraction of a second.
+//! [`STEP_COST`] (or `LAB_SIM_STEP`, [`step_cost`]) at each scheduling
+//! point, as if the work between two of them took that long, and jumps to
+//! the next timer (a sleep, a timed wait) when no thread can run. So a run
+//! is a function of the seed: the same binary, seed and step cost give the
+//! same interleaving, the same network decisions, the same clock readings,
+//! the same log; and a 30-second test takes a fraction of a second.
 //!
 //! A thread that blocks records what it waits for and where (the caller's
 //! location, through `#[track_caller]`). When every thread is blocked and no
@@ -26,7 +26,9 @@
 //!
 //! The API, for the testers: [`enabled`], [`trace`] (the hash of the run's
 //! decisions, which the testers print), [`check_determinism`]
-//! (`LAB_SIM_CHECK=1`), [`dump`] (every blocked thread, at a time limit).
+//! (`LAB_SIM_CHECK=1`), [`dump`] (every blocked thread, at a time limit),
+//! [`step_cost`] (the simulated machine's speed, `LAB_SIM_STEP`), and
+//! [`replay_env`] (what a command that repeats the run must set).
 //! The kill check, which the simulation once kept alone, is
 //! `crate::thread_group`'s, in both modes.
 //!
@@ -39,7 +41,7 @@
 //!                     lock-discipline findings; teardown; the report
 //! sim/scheduler.rs    the ready list, timers, wait queues, lock holders:
 //!                     spawn, yield, block, notify, and pick (the decisions)
-//! sim/clock.rs        the virtual clock (STEP_COST a step); `time` reads it
+//! sim/clock.rs        the virtual clock (a step's cost a step); `time` reads it
 //! sim/watchdog.rs     an OS thread per world: a thread that never comes back
 //! sim/stacks.rs       the coroutine stacks, reused across worlds
 //! sim/determinism.rs  LAB_SIM_CHECK: the decisions compared with a child's
@@ -65,7 +67,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-pub use clock::STEP_COST;
+pub use clock::{STEP_COST, STEP_RANGE, parse_step, step_cost};
 pub use determinism::check_determinism;
 pub(crate) use world::World;
 
@@ -88,14 +90,20 @@ pub fn enabled() -> bool {
 #[cold]
 fn read_enabled() -> bool {
     static ENABLED: OnceLock<bool> = OnceLock::new();
-    *ENABLED.get_or_init(|| match std::env::var("LAB_SIM") {
+    let on = *ENABLED.get_or_init(|| match std::env::var("LAB_SIM") {
         Err(_) => false,
         Ok(v) => match v.trim() {
             "" | "0" => false,
             "1" => true,
             other => panic!("LAB_SIM must be 0 or 1, got {other:?}"),
         },
-    })
+    });
+    // A bad LAB_SIM_STEP is reported here, at the first labrt call, rather
+    // than while the first world is being made (where a panic aborts).
+    if on {
+        step_cost();
+    }
+    on
 }
 
 /// The simulated world of the current OS thread (made at its first labrt
@@ -117,6 +125,17 @@ pub struct Trace {
     pub now: Duration,
     pub steps: u64,
     pub hash: u64,
+}
+
+/// The environment that repeats this run, for messages and replay commands:
+/// `LAB_SEED=123`, and in the simulation on a machine of another speed than
+/// the default, that speed too, `LAB_SIM_STEP=50us LAB_SEED=123`.
+pub fn replay_env() -> String {
+    let seed = crate::rand::seed();
+    match enabled().then(clock::step_setting).flatten() {
+        Some(step) => format!("{step} LAB_SEED={seed}"),
+        None => format!("LAB_SEED={seed}"),
+    }
 }
 
 /// The current test's trace, or `None` outside the simulation.

@@ -112,10 +112,10 @@ fn watch_for_stalls(p: Arc<Progress>) {
             eprintln!(
                 "\nsimulation stuck: thread '{}' has not come back to the scheduler for {} s{at}. \
                  It blocks outside labrt (a std lock, std::thread::sleep, I/O) or loops without a \
-                 labrt call (virtual time moves only at labrt calls). LAB_SEED={}",
+                 labrt call (virtual time moves only at labrt calls). {}",
                 p.names.lock()[p.thread.load(Ordering::Relaxed)],
                 STALL.as_secs(),
-                crate::rand::seed()
+                super::replay_env()
             );
             std::process::exit(1);
         }

@@ -335,9 +335,9 @@ impl Inner {
     /// See [`World::report`].
     pub(super) fn report(&self, headline: &str) -> String {
         let mut report = format!(
-            "{headline} (virtual time {:.3} s, LAB_SEED={})\n",
+            "{headline} (virtual time {:.3} s, {})\n",
             self.clock.now().as_secs_f64(),
-            crate::rand::seed()
+            super::replay_env()
         );
         // Threads blocked alike (the RPC threads of a peer, say) share a
         // line, in the order their first one was started.

@@ -48,7 +48,7 @@
   // Header.
   document.getElementById("title").textContent = D.title;
   document.getElementById("meta").textContent =
-    (D.sim ? "simulated run, LAB_SIM=1 LAB_SEED=" + D.seed : "real-time run, LAB_SEED=" + D.seed) +
+    (D.sim ? "simulated run, LAB_SIM=1 " + D.env : "real-time run, " + D.env) +
     " · " + ms(D.end) + " · " + D.rpcs.length + " RPCs · " + D.logs.length + " log lines";
   const failEl = document.getElementById("failure");
   if (D.failure) {

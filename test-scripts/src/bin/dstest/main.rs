@@ -74,6 +74,11 @@
 //!   the same seeds every time, and a failed seed's replay command
 //!   (`LAB_SIM=1 LAB_SEED=k cargo test ...`) repeats the very same run, log
 //!   included. A simulated run takes milliseconds to seconds: `-n 1000`.
+//! * `--sim-step COST` (with `--sim`; `LAB_SIM_STEP` from the environment
+//!   too) runs on a simulated machine of that speed: the virtual time of a
+//!   scheduling point, 5us by default. A slower machine (`50us`) runs a
+//!   busy test (lab 3's many clients) several times faster, each run making
+//!   fewer operations; the replay command carries it.
 //! * `--json FILE` writes every run's seed, verdict, time and log to FILE.
 //! * `--shard K/N` (K from 1 to N) runs only the K-th of N disjoint slices of
 //!   the (test, run) pairs: run r (from 1) of the t-th test selected (from
@@ -215,6 +220,12 @@ struct Cli {
     #[arg(long)]
     sim: bool,
 
+    /// With --sim: the simulated machine's speed, the virtual time of each scheduling point,
+    /// from 1us to 1ms (LAB_SIM_STEP; 5us by default). A slower machine runs busy tests faster,
+    /// each making fewer operations; the replay command carries it
+    #[arg(long, value_name = "COST", value_parser = sim_step, requires = "sim")]
+    sim_step: Option<String>,
+
     /// Write a summary of every run (seed, verdict, time, log, replay command) as JSON to FILE
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -339,6 +350,9 @@ fn run_env(cli: &Cli, pages: &Path) -> Vec<(String, String)> {
     if cli.sim {
         env.push(("LAB_SIM".to_string(), "1".to_string()));
     }
+    if let Some(step) = &cli.sim_step {
+        env.push(("LAB_SIM_STEP".to_string(), step.clone()));
+    }
     if !cli.no_timeline {
         let timeline = pages.join(TIMELINE);
         env.push((
@@ -348,6 +362,11 @@ fn run_env(cli: &Cli, pages: &Path) -> Vec<(String, String)> {
         env.push(("LAB_TRACE_ONLY_FAILED".to_string(), "1".to_string()));
     }
     env
+}
+
+/// A step cost as `LAB_SIM_STEP` takes it (`50us`), checked, as given.
+fn sim_step(text: &str) -> Result<String, String> {
+    labrt::sim::parse_step(text).map(|_| text.trim().to_string())
 }
 
 /// The name of a failed run's timeline, in its `LAB_OUTPUT_DIR`.
@@ -404,7 +423,18 @@ fn main() -> ExitCode {
     if args.get(1).is_some_and(|arg| arg == "merge") {
         return merge::main(&args[1..]);
     }
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // A step cost already in the environment is the runs' (they inherit
+    // it), so their replay commands must carry it too.
+    if let (true, None, Some(text)) = (cli.sim, &cli.sim_step, std::env::var_os("LAB_SIM_STEP")) {
+        match sim_step(&text.to_string_lossy()) {
+            Ok(step) => cli.sim_step = Some(step),
+            Err(message) => {
+                eprintln!("dstest: {message} (from the environment)");
+                return ExitCode::from(ERROR);
+            }
+        }
+    }
     if let Some(test) = &cli.which {
         return which(test);
     }
@@ -984,9 +1014,13 @@ impl<'a> Session<'a> {
         let replay = binary.replay_command(name, seed);
         let timeline = pages.join(TIMELINE);
         // (a traced run replays exactly only traced: see the header.)
+        let sim = match &self.cli.sim_step {
+            Some(step) => format!("LAB_SIM=1 LAB_SIM_STEP={step}"),
+            None => "LAB_SIM=1".to_string(),
+        };
         let replay = match (self.cli.sim, self.cli.no_timeline) {
-            (true, false) => format!("LAB_SIM=1 LAB_TRACE={REPLAY_TIMELINE} {replay}"),
-            (true, true) => format!("LAB_SIM=1 {replay}"),
+            (true, false) => format!("{sim} LAB_TRACE={REPLAY_TIMELINE} {replay}"),
+            (true, true) => format!("{sim} {replay}"),
             (false, _) => replay,
         };
         let secs = result.duration.as_secs_f64();
