@@ -304,8 +304,9 @@ pub fn group_thread_names<S: AsRef<str>>(names: &[S]) -> Vec<String> {
         .collect()
 }
 
-/// What a lab's config does when its test ends: Go's `cleanup` (stop the
-/// watchdog, kill every server, shut the network). It must be idempotent.
+/// What a lab's config does when its test ends: Go's `cleanup` (kill every
+/// server, shut the network), under the watchdog's [`CLEANUP_LIMIT`]
+/// ([`Watchdog::cleanup`]). It must be idempotent.
 pub trait Teardown {
     fn teardown(&self);
 }
@@ -369,22 +370,76 @@ impl<T: Teardown> Drop for Torn<T> {
     }
 }
 
-/// Enforces [`TIME_LIMIT`] on one test.
+/// Enforces [`TIME_LIMIT`] on one test, and [`CLEANUP_LIMIT`] on its
+/// cleanup.
 ///
 /// Go checks the limit only when a test ends, so a test whose peers
 /// deadlock never ends and hangs `go test`. The watchdog's thread instead
 /// prints `test took longer than 120 seconds` (and the seed) and ends the
-/// process once the limit passes, unless [`Watchdog::stop`] was called or
-/// the watchdog dropped first. It then reports where every thread waits: the
+/// process once the limit passes, unless the test's cleanup began first
+/// ([`Watchdog::cleanup`]). It then reports where every thread waits: the
 /// simulation's report, or on real threads labrt's thread dump
 /// ([`labrt::discipline::dump`], what Ctrl-\ prints too) followed by the
 /// command that runs the test in the simulation ([`sim_command`]), and
-/// exits with status 2 as Go does.
+/// exits with status 2 as Go does. The cleanup kills the servers, which
+/// runs the student's `kill()`: one that waits for a lock held for ever
+/// (or by a thread that holds it across RPCs, behind ever more threads that
+/// want it) would hang the run after the test's own verdict, so the
+/// cleanup gets a limit of its own, reported the same way.
 pub struct Watchdog {
     start: Instant,
-    /// Dropping the sender wakes the watchdog's thread and ends it.
+    /// A message says the cleanup began; dropping the sender says it ended,
+    /// and ends the watchdog's thread.
     stop: Mutex<Option<Sender<()>>>,
 }
+
+/// The last panic of a test's own thread (not a lab thread's, which ends
+/// the process at once), as `thread 'name' panicked at file:line: message`:
+/// libtest prints a failure only when its test ends, so a cleanup that
+/// hangs after one would take it with the process.
+///
+/// std's lock, not labrt's: a panic hook must not be a scheduling point.
+#[allow(clippy::disallowed_types)]
+static TEST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Keeps each test thread's panic in [`TEST_PANIC`] (forgetting the last
+/// test's), then lets the hooks before it (labrt's, std's) report it as
+/// usual.
+fn record_test_panics() {
+    *TEST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if labrt::thread::current_name().is_none() {
+                let name = std::thread::current().name().unwrap_or("main").to_string();
+                let at = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()));
+                let message = labrt::thread::panic_message(info.payload());
+                *TEST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                    "thread '{name}' panicked{}:\n{message}",
+                    at.unwrap_or_default()
+                ));
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// See [`TEST_PANIC`].
+fn test_panic() -> Option<String> {
+    TEST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// How long a test's cleanup (killing its servers, shutting the network)
+/// may take: more than the longest a `kill()` that waits for its lock can
+/// legitimately wait, behind an RPC call made under it (labrpc's longest
+/// delay, 7 s).
+pub const CLEANUP_LIMIT: Duration = Duration::from_secs(10);
+
+const CLEANUP_MESSAGE: &str = "the test's cleanup (killing the servers, which calls their kill(), \
+     and shutting the network) took longer than 10 seconds";
 
 impl Watchdog {
     /// Starts the clock, and the thread that watches it.
@@ -398,7 +453,8 @@ impl Watchdog {
         labrt::discipline::reset();
         // Ctrl-\ (SIGQUIT) prints every lab thread's wait, as in Go.
         labrt::discipline::dump_on_sigquit();
-        let (stop, stopped) = channel::bounded::<()>(0);
+        record_test_panics();
+        let (stop, stopped) = channel::bounded::<()>(1);
         // libtest names a test's thread after the test; the watchdog's own
         // thread is named otherwise.
         let test = std::thread::current()
@@ -406,26 +462,39 @@ impl Watchdog {
             .filter(|&name| name != "main")
             .map(str::to_string);
         labrt::thread::spawn_named("tester-watchdog", move || {
-            if let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TIME_LIMIT) {
-                // The first line is MIT's message (scripts grep for it).
-                eprint_live(&format!("\n{}\n", with_seed(TIMEOUT_MESSAGE)));
-                // A hung test's timeline is the one that most needs writing.
-                crate::timeline::fail_all(&with_seed(TIMEOUT_MESSAGE));
-                eprint_live(&discipline_block());
-                // Say where every thread is stuck: the simulation's report,
-                // or on real threads labrt's dump (as Go's SIGQUIT), then
-                // how to replay it in the simulation.
-                if let Some(dump) = labrt::sim::dump("the threads at the time limit") {
-                    eprint_live(&dump);
-                    std::process::exit(1);
-                }
-                eprint_live(&labrt::discipline::dump(
-                    "the threads at the time limit, what each waits for and where, and the \
-                     locks each holds:",
-                ));
-                eprint_live(&sim_hint(labrt::rand::seed(), test.as_deref()));
-                std::process::exit(2);
+            let (message, limit) = match stopped.recv_timeout(TIME_LIMIT) {
+                Err(RecvTimeoutError::Timeout) => (TIMEOUT_MESSAGE, "time limit"),
+                Err(RecvTimeoutError::Disconnected) => return,
+                // The cleanup began.
+                Ok(()) => match stopped.recv_timeout(CLEANUP_LIMIT) {
+                    Err(RecvTimeoutError::Timeout) => (CLEANUP_MESSAGE, "cleanup's limit"),
+                    _ => return,
+                },
+            };
+            // The first line is MIT's message (scripts grep for it).
+            eprint_live(&format!("\n{}\n", with_seed(message)));
+            // A hung test's timeline is the one that most needs writing.
+            crate::timeline::fail_all(&with_seed(message));
+            // A cleanup after a failure: libtest would print the failure
+            // (with the lock-discipline findings, if the tester's) when the
+            // test ends, which it never will.
+            match test_panic() {
+                Some(failure) => eprint_live(&format!("the test had failed: {failure}\n")),
+                None => eprint_live(&discipline_block()),
             }
+            // Say where every thread is stuck: the simulation's report, or
+            // on real threads labrt's dump (as Go's SIGQUIT), then how to
+            // replay it in the simulation.
+            if let Some(dump) = labrt::sim::dump(&format!("the threads at the {limit}")) {
+                eprint_live(&dump);
+                std::process::exit(1);
+            }
+            eprint_live(&labrt::discipline::dump(&format!(
+                "the threads at the {limit}, what each waits for and where, and the locks each \
+                 holds:"
+            )));
+            eprint_live(&sim_hint(labrt::rand::seed(), test.as_deref()));
+            std::process::exit(2);
         });
         Watchdog {
             start: Instant::now(),
@@ -442,8 +511,16 @@ impl Watchdog {
         }
     }
 
-    /// Ends the watch: the test is over, even if some of its threads linger.
-    pub fn stop(&self) {
+    /// Runs the test's `cleanup` (Go's: kill every server, shut the network)
+    /// under [`CLEANUP_LIMIT`], then ends the watch: the test is over, even
+    /// if some of its threads linger. Once ended, it runs `cleanup` unwatched
+    /// (teardown is idempotent).
+    pub fn cleanup(&self, cleanup: impl FnOnce()) {
+        if let Some(stop) = &*self.stop.lock() {
+            // Room for one: never blocks, and a second is not needed.
+            let _ = stop.try_send(());
+        }
+        cleanup();
         self.stop.lock().take();
     }
 }

@@ -603,9 +603,10 @@ impl<C: Command + PartialEq> Teardown for Inner<C> {
         if let Some(tl) = &self.timeline {
             tl.finish();
         }
-        self.watchdog.stop();
-        self.peers.end();
-        self.net.cleanup();
+        self.watchdog.cleanup(|| {
+            self.peers.end();
+            self.net.cleanup();
+        });
     }
 }
 

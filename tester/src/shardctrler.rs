@@ -133,8 +133,9 @@ impl Teardown for Inner {
         if let Some(tl) = self.servers.timeline() {
             tl.finish();
         }
-        self.watchdog.stop();
-        self.servers.end();
-        self.net.cleanup();
+        self.watchdog.cleanup(|| {
+            self.servers.end();
+            self.net.cleanup();
+        });
     }
 }

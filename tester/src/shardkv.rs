@@ -340,12 +340,13 @@ impl Teardown for Inner {
         if let Some(tl) = self.ctrlers.timeline() {
             tl.finish();
         }
-        self.watchdog.stop();
-        for group in &self.groups {
-            group.servers.end();
-        }
-        self.ctrlers.end();
-        self.net.cleanup();
+        self.watchdog.cleanup(|| {
+            for group in &self.groups {
+                group.servers.end();
+            }
+            self.ctrlers.end();
+            self.net.cleanup();
+        });
     }
 }
 

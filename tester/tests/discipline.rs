@@ -75,6 +75,6 @@ fn fixture_sleep_under_lock() {
     })
     .join()
     .unwrap();
-    watchdog.stop();
+    watchdog.cleanup(|| {});
     print_passed(Duration::from_millis(3), 1, "0 0 0");
 }

@@ -4,8 +4,8 @@
 //! the real instant `base`: `labrt::time::Instant::now()` reads
 //! `base + now`, so lab code sees an ordinary `Instant` that moves only
 //! when the simulation says so. It moves in two ways, both the
-//! scheduler's: a step's cost ([`step_cost`]) at every scheduling point ([`Clock::step`]),
-//! and a jump to the next timer when no thread can run
+//! scheduler's: a step's cost ([`step_cost`]) at every scheduling point
+//! ([`Clock::step`]), and a jump to the next timer when no thread can run
 //! ([`Clock::advance_to`]). `labrt::time` depends on this module, never the
 //! reverse: a deadline given as an `Instant` becomes virtual time through
 //! [`Clock::since_base`].
