@@ -46,10 +46,11 @@ impl World {
         {
             let mut w = self.inner.borrow_mut();
             if name.is_empty() {
-                name = format!("lab-{}", w.threads.len());
+                name = format!("lab-{}", w.started);
             }
+            w.started += 1;
             let stack = stacks::take();
-            let tid = w.threads.len();
+            let tid = w.free.pop().unwrap_or(w.threads.len());
             let world = Rc::clone(self);
             let record = Record::new(name.clone(), true, crate::discipline::inheritance());
             let ours = record.clone();
@@ -59,13 +60,18 @@ impl World {
                 drop((world, ours));
                 f();
             });
-            self.progress.started(name.clone());
-            w.threads.push(Thread::new(
-                name,
-                State::Ready,
-                Some(coroutine),
-                Some(record),
-            ));
+            self.progress.started(tid, name.clone());
+            let mut thread = Thread::new(name, State::Ready, Some(coroutine), Some(record));
+            match w.threads.get_mut(tid) {
+                // A done thread's number: its waits stay counted, so that
+                // a wake-up meant for one of them (a stale timer or queue
+                // entry) is never taken for one of the new thread's.
+                Some(done) => {
+                    thread.wait = done.wait;
+                    *done = thread;
+                }
+                None => w.threads.push(thread),
+            }
             w.ready.push(tid);
         }
         self.yield_now();
@@ -228,6 +234,7 @@ impl World {
                 CoroutineResult::Return(()) => {
                     w.threads[next].state = State::Done;
                     w.threads[next].record = None;
+                    w.free.push(next);
                     stacks::recycle(coroutine.into_stack());
                 }
             }

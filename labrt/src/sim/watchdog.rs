@@ -60,9 +60,14 @@ pub(super) fn start(main: String, running: Tid) -> Arc<Progress> {
 }
 
 impl Progress {
-    /// A thread was started: the watchdog may have to name it.
-    pub(super) fn started(&self, name: String) {
-        self.names.lock().push(name);
+    /// Thread `tid` was started (a new number, or a done thread's): the
+    /// watchdog may have to name it.
+    pub(super) fn started(&self, tid: Tid, name: String) {
+        let mut names = self.names.lock();
+        match names.get_mut(tid) {
+            Some(old) => *old = name,
+            None => names.push(name),
+        }
     }
 
     /// The clock moved to `clock` with the running thread going on.

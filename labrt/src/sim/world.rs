@@ -98,6 +98,13 @@ pub(super) struct Inner {
     lab_rng: StdRng,
     pub(super) clock: Clock,
     pub(super) threads: Vec<Thread>,
+    /// The numbers of the threads done, for the next threads started: a
+    /// KV test starts a thread for every RPC, hundreds of thousands, and
+    /// a table that only grew was a tenth of the simulation's time (its
+    /// copies as it grew, and their page faults).
+    pub(super) free: Vec<Tid>,
+    /// How many threads were started, for the names of unnamed ones.
+    pub(super) started: usize,
     pub(super) current: Tid,
     /// Runnable threads, the current one excluded.
     pub(super) ready: Vec<Tid>,
@@ -216,6 +223,8 @@ impl World {
                     None,
                     crate::discipline::own_record(),
                 )],
+                free: Vec::new(),
+                started: 1,
                 current: MAIN,
                 ready: Vec::new(),
                 timers: BinaryHeap::new(),
