@@ -5,7 +5,7 @@
 //! disarmed. The fixture runs in a child process (this binary again), in
 //! both modes; in real time it takes the limit's 10 seconds.
 
-use std::process::Command;
+mod support;
 
 use labrt::sync::{Arc, Mutex};
 use labrt::thread;
@@ -13,19 +13,16 @@ use labrt::time::{Duration, sleep};
 use tester::common::{CLEANUP_LIMIT, Watchdog, print_begin};
 use tester::fatal;
 
-/// The fixture's output and exit status, in the simulation or in real time,
+/// The fixture's exit code and output, in the simulation or in real time,
 /// with the test failing first or not.
 fn run_fixture(sim: bool, fail: bool) -> (Option<i32>, String) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "fixture_kill_waits_for_ever", "--test-threads=1"])
-        .env("CLEANUP_FIXTURE", if fail { "fail" } else { "pass" })
-        .env("LAB_SIM", if sim { "1" } else { "0" })
-        .env("LAB_SEED", "1")
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code(), text)
+    support::run_child(
+        "fixture_kill_waits_for_ever",
+        &[
+            ("CLEANUP_FIXTURE", if fail { "fail" } else { "pass" }),
+            ("LAB_SIM", if sim { "1" } else { "0" }),
+        ],
+    )
 }
 
 #[test]

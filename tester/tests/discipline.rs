@@ -3,7 +3,7 @@
 //! the findings in the failure's message). The fixture runs in a child
 //! process (this binary again), in both modes.
 
-use std::process::Command;
+mod support;
 
 use labrt::sync::{Arc, Mutex};
 use labrt::thread;
@@ -11,17 +11,15 @@ use labrt::time::{Duration, sleep};
 use tester::common::{Watchdog, print_begin, print_passed};
 
 fn run_fixture(sim: bool, strict: bool) -> (bool, String) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "fixture_sleep_under_lock", "--test-threads=1"])
-        .env("DISCIPLINE_FIXTURE", "1")
-        .env("LAB_SIM", if sim { "1" } else { "0" })
-        .env("LAB_STRICT", if strict { "1" } else { "0" })
-        .env("LAB_SEED", "1")
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+    let (code, text) = support::run_child(
+        "fixture_sleep_under_lock",
+        &[
+            ("DISCIPLINE_FIXTURE", "1"),
+            ("LAB_SIM", if sim { "1" } else { "0" }),
+            ("LAB_STRICT", if strict { "1" } else { "0" }),
+        ],
+    );
+    (code == Some(0), text)
 }
 
 #[test]
