@@ -41,8 +41,8 @@ pub const STEP_RANGE: RangeInclusive<Duration> =
 /// A seed whose threads keep the machine busy (a KV test's clerks) costs
 /// CPU in proportion to its steps, so a larger step cost is a slower
 /// simulated machine and a faster sweep: one seed of all of lab 3 took
-/// 7.0 s of CPU at 5 µs, 3.8 s at 10 µs, 1.6 s at 25 µs and 0.95 s at
-/// 50 µs (where speed_3a's clerk takes 6 ms an operation instead of 0.8).
+/// 6.6 s of CPU at 5 µs and 1.0 s at 50 µs (where speed_3a's clerk takes
+/// 6 ms an operation instead of 0.8).
 /// A seed is the same run only at the same step cost: replay commands carry
 /// it ([`replay_env`](super::replay_env)).
 ///
