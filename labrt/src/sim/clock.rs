@@ -56,10 +56,11 @@ pub fn step_cost() -> Duration {
     })
 }
 
-/// `LAB_SIM_STEP=<cost>` when it is set (and valid), for a replay command:
-/// `None` at the default.
+/// `LAB_SIM_STEP=<cost>` as the user wrote it (`1ms` stays `1ms`), for a
+/// replay command; `None` when it is not set.
 pub(super) fn step_setting() -> Option<String> {
     let text = std::env::var("LAB_SIM_STEP").ok()?;
+    // A bad value never reaches a replay command: this panics on it first.
     step_cost();
     Some(format!("LAB_SIM_STEP={}", text.trim()))
 }
