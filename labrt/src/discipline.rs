@@ -1177,15 +1177,13 @@ pub fn calling_to(server: &dyn std::fmt::Display) {
     }
 }
 
-/// On real threads, from now on: SIGQUIT (Ctrl-\\ in the terminal) prints
-/// [`dump`] on stderr and ends the process with status 2, as Go does. The
-/// testers call it when a test starts; once per process, and nothing in
-/// the simulation.
+/// From now on, SIGQUIT (Ctrl-\\ in the terminal) prints where every labrt
+/// thread waits on stderr and ends the process with status 2, as Go does:
+/// on real threads [`dump`]; in the simulation the world's report, which
+/// it prints at its next scheduling point (see `crate::sim`). The testers
+/// call it when a test starts; it acts once per process.
 pub fn dump_on_sigquit() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    if crate::sim::enabled() {
-        return;
-    }
     ONCE.call_once(|| {
         #[cfg(unix)]
         {
@@ -1201,14 +1199,7 @@ pub fn dump_on_sigquit() {
                 .name("labrt-sigquit".to_string())
                 .spawn(move || {
                     if signals.forever().next().is_some() {
-                        let dump = dump(&format!(
-                            "SIGQUIT: quit\nthe labrt threads, what each waits for and where, \
-                             and the locks each holds ({}):",
-                            crate::sim::replay_env()
-                        ));
-                        let mut err = std::io::stderr().lock();
-                        let _ = std::io::Write::write_all(&mut err, dump.as_bytes());
-                        std::process::exit(2);
+                        quit();
                     }
                 });
             if let Err(e) = started {
@@ -1216,4 +1207,29 @@ pub fn dump_on_sigquit() {
             }
         }
     });
+}
+
+/// SIGQUIT arrived: prints the dump and ends the process.
+#[cfg(unix)]
+fn quit() -> ! {
+    if crate::sim::enabled() {
+        crate::sim::ask_to_quit();
+        // A world answers within two seconds, itself or by its watchdog;
+        // none does between two tests.
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        eprintln!(
+            "{}: no simulated test was running ({})",
+            crate::sim::QUIT_HEADLINE,
+            crate::sim::replay_env()
+        );
+        std::process::exit(2);
+    }
+    let dump = dump(&format!(
+        "{}\nthe labrt threads, what each waits for and where, and the locks each holds ({}):",
+        crate::sim::QUIT_HEADLINE,
+        crate::sim::replay_env()
+    ));
+    let mut err = std::io::stderr().lock();
+    let _ = std::io::Write::write_all(&mut err, dump.as_bytes());
+    std::process::exit(2);
 }

@@ -1,8 +1,9 @@
-//! The thread dump on real threads (issue 16 §2): SIGQUIT (Ctrl-\) prints
-//! every labrt thread, what it waits for and where, and who holds each
-//! lock, then ends the process with status 2, as Go does. A deadlocked
-//! fixture runs as a child process (this binary again), and the test sends
-//! it SIGQUIT.
+//! The thread dump (issue 16 §2): SIGQUIT (Ctrl-\) prints every labrt
+//! thread, what it waits for and where, and who holds each lock, then ends
+//! the process with status 2, as Go does; in the simulation too, where a
+//! run that never ends is a livelock or a thread that keeps the OS thread.
+//! Each stuck fixture runs as a child process (this binary again), and the
+//! test sends it SIGQUIT.
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -22,17 +23,13 @@ fn line_of(code: &str) -> usize {
         .unwrap_or_else(|| panic!("no line {code:?}"))
 }
 
-#[test]
-fn sigquit_prints_every_lab_thread_and_exits_2() {
+/// Runs `fixture` in a child (`LAB_SIM` = `sim`), sends it SIGQUIT once it
+/// prints STUCK, and returns its stderr after checking it exited with 2.
+fn quit_when_stuck(fixture: &str, sim: &str) -> String {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "fixture_deadlock",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", fixture, "--nocapture", "--test-threads=1"])
         .env("DUMP_FIXTURE", "1")
-        .env("LAB_SIM", "0")
+        .env("LAB_SIM", sim)
         .env("LAB_SEED", "7")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -63,6 +60,20 @@ fn sigquit_prints_every_lab_thread_and_exits_2() {
     let status = child.wait().unwrap();
     println!("{stderr}");
     assert_eq!(status.code(), Some(2), "{stderr}");
+    stderr
+}
+
+/// `line:column` of the `lock()` call on the line that is `code`, as the
+/// simulation's report gives a lock's place.
+fn lock_at(code: &str) -> String {
+    let line = line_of(code);
+    let text = include_str!("dump.rs").lines().nth(line - 1).unwrap();
+    format!("{line}:{}", 1 + text.find("lock()").unwrap())
+}
+
+#[test]
+fn sigquit_prints_every_lab_thread_and_exits_2() {
+    let stderr = quit_when_stuck("fixture_deadlock", "0");
     let here = "labrt/tests/dump.rs";
     let want = [
         "SIGQUIT: quit".to_string(),
@@ -110,6 +121,7 @@ fn fixture_deadlock() {
         return;
     }
     labrt::discipline::dump_on_sigquit();
+    say_stuck_soon();
     let state = Arc::new(Mutex::new(0));
     let log = Arc::new(Mutex::new(0));
     let (state2, log2) = (state.clone(), log.clone());
@@ -140,13 +152,88 @@ fn fixture_deadlock() {
         });
         ticker
     });
-    // STUCK comes from another thread, so that this one is already joining
-    // when the test sends SIGQUIT: it could not print after it blocks.
-    #[allow(clippy::disallowed_methods)] // not a lab thread: not in the dump
-    std::thread::spawn(|| {
-        sleep(Duration::from_millis(600));
-        println!("STUCK");
-    });
     ticker.join().unwrap();
     drop(tx);
+}
+
+#[test]
+fn sigquit_in_the_simulation_prints_the_worlds_threads() {
+    let stderr = quit_when_stuck("fixture_livelock", "1");
+    let here = "labrt/tests/dump.rs";
+    let want = [
+        "SIGQUIT: quit\nthe simulated threads, what each waits for and where (virtual time"
+            .to_string(),
+        "LAB_SEED=7)".to_string(),
+        format!(
+            "'raft-0-waiter' blocked locking a Mutex at {here}:{}\n      which \
+             'raft-0-holder' holds, locked at {here}:{}",
+            lock_at("let _g = wanted.lock(); // waiter"),
+            lock_at("let _g = held.lock(); // holder"),
+        ),
+    ];
+    for w in want {
+        assert!(stderr.contains(&w), "no {w:?} in\n{stderr}");
+    }
+}
+
+#[test]
+fn sigquit_in_the_simulation_names_a_thread_that_keeps_the_os_thread() {
+    let stderr = quit_when_stuck("fixture_spinner", "1");
+    let want = "SIGQUIT: quit\nsimulation stuck: thread 'raft-0-spinner' has not come back to \
+                the scheduler";
+    assert!(stderr.contains(want), "no {want:?} in\n{stderr}");
+    assert!(stderr.contains("LAB_SEED=7"), "{stderr}");
+}
+
+/// Prints STUCK from another thread (not a lab thread: not in the dump),
+/// after the fixture has had time to get stuck: the fixture's own thread is
+/// joining by then, and could not print after it blocks. A std thread,
+/// started before any lab thread (which may keep the OS thread for good),
+/// so that in the simulation it is outside the world, in real time.
+fn say_stuck_soon() {
+    #[allow(clippy::disallowed_methods)]
+    std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        println!("STUCK");
+    });
+}
+
+/// A livelock in the simulation: a thread that holds a lock wakes every
+/// 10 ms forever, so virtual time flies, and another waits for the lock.
+#[test]
+fn fixture_livelock() {
+    if std::env::var_os("DUMP_FIXTURE").is_none() {
+        return;
+    }
+    labrt::discipline::dump_on_sigquit();
+    say_stuck_soon();
+    let held = Arc::new(Mutex::new(0));
+    let wanted = held.clone();
+    let holder = thread::spawn_named("raft-0-holder", move || {
+        let _g = held.lock(); // holder
+        loop {
+            sleep(Duration::from_millis(10));
+        }
+    });
+    thread::spawn_named("raft-0-waiter", move || {
+        sleep(Duration::from_millis(1));
+        let _g = wanted.lock(); // waiter
+    });
+    holder.join().unwrap();
+}
+
+/// A simulated thread that never calls labrt again keeps the OS thread.
+#[test]
+fn fixture_spinner() {
+    if std::env::var_os("DUMP_FIXTURE").is_none() {
+        return;
+    }
+    labrt::discipline::dump_on_sigquit();
+    say_stuck_soon();
+    let spinner = thread::spawn_named("raft-0-spinner", || {
+        loop {
+            std::hint::spin_loop();
+        }
+    });
+    spinner.join().unwrap();
 }

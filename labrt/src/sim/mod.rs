@@ -29,6 +29,10 @@
 //! (`LAB_SIM_CHECK=1`), [`dump`] (every blocked thread, at a time limit),
 //! [`step_cost`] (the simulated machine's speed, `LAB_SIM_STEP`), and
 //! [`replay_env`] (what a command that repeats the run must set).
+//! Ctrl-\\ (SIGQUIT) reaches a world through [`ask_to_quit`]: its next
+//! scheduling point prints the report and ends the process, or, if no
+//! thread comes back to the scheduler, its watchdog names the one that
+//! keeps the OS thread.
 //! The kill check, which the simulation once kept alone, is
 //! `crate::thread_group`'s, in both modes.
 //!
@@ -64,7 +68,7 @@ mod world;
 
 use std::rc::Rc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
 pub use clock::{STEP_COST, STEP_RANGE, parse_step, step_cost};
@@ -136,6 +140,27 @@ pub fn replay_env() -> String {
         Some(step) => format!("{step} LAB_SEED={seed}"),
         None => format!("LAB_SEED={seed}"),
     }
+}
+
+/// What the simulation prints first when Ctrl-\\ (SIGQUIT) ends a run.
+pub(crate) const QUIT_HEADLINE: &str = "SIGQUIT: quit";
+
+/// Set by the SIGQUIT thread: see [`ask_to_quit`].
+static QUIT: AtomicBool = AtomicBool::new(false);
+
+/// Asks the running world to print every blocked thread and end the
+/// process with status 2, as Go does at SIGQUIT. The signal arrives on an
+/// OS thread of its own, which cannot read a world (a world is its test
+/// thread's), so the world answers at its next scheduling point; a thread
+/// that never reaches one is named by the world's watchdog instead.
+pub(crate) fn ask_to_quit() {
+    QUIT.store(true, Ordering::Relaxed);
+}
+
+/// Whether [`ask_to_quit`] was called: one load at a scheduling point.
+#[inline]
+pub(crate) fn quit_asked() -> bool {
+    QUIT.load(Ordering::Relaxed)
 }
 
 /// The current test's trace, or `None` outside the simulation.

@@ -80,6 +80,7 @@ impl World {
     /// A scheduling point: the running thread may go on, or another
     /// runnable thread may run first.
     pub(crate) fn yield_now(&self) {
+        self.quit_if_asked();
         {
             let mut w = self.inner.borrow_mut();
             if w.ready.is_empty() {
@@ -217,6 +218,7 @@ impl World {
     /// the main thread is picked.
     fn run_others(&self) {
         loop {
+            self.quit_if_asked();
             let next = self.pick();
             if next == MAIN {
                 return;
@@ -238,6 +240,21 @@ impl World {
                     stacks::recycle(coroutine.into_stack());
                 }
             }
+        }
+    }
+
+    /// Ctrl-\\ was pressed ([`super::ask_to_quit`]): prints every blocked
+    /// thread and ends the process, as Go does. Called where the world is
+    /// not borrowed, at the scheduling points a busy world passes most.
+    #[inline]
+    fn quit_if_asked(&self) {
+        if super::quit_asked() {
+            let report = self.report(&format!(
+                "{}\nthe simulated threads, what each waits for and where",
+                super::QUIT_HEADLINE
+            ));
+            eprint!("{report}");
+            std::process::exit(2);
         }
     }
 

@@ -97,7 +97,9 @@ impl Progress {
 }
 
 /// Watches a world from an OS thread of its own, and ends the process with
-/// a report when a simulated thread keeps the OS thread for [`STALL`].
+/// a report when a simulated thread keeps the OS thread for [`STALL`], or
+/// for a second once Ctrl-\\ asked the world to quit (which the world
+/// answers itself at its next scheduling point, if it comes).
 fn watch_for_stalls(p: Arc<Progress>) {
     let mut seen = (u64::MAX, std::time::Instant::now());
     loop {
@@ -110,19 +112,26 @@ fn watch_for_stalls(p: Arc<Progress>) {
             seen = (clock, std::time::Instant::now());
             continue;
         }
-        if seen.1.elapsed() >= STALL {
+        let quit = super::quit_asked();
+        let held = seen.1.elapsed();
+        if held >= STALL || (quit && held >= Duration::from_secs(1)) {
             // SAFETY: null or a `&'static Location` stored by `stepped`.
             let at = unsafe { p.at.load(Ordering::Relaxed).as_ref() }
                 .map_or(String::new(), |at| format!(", since it blocked at {at}"));
             eprintln!(
-                "\nsimulation stuck: thread '{}' has not come back to the scheduler for {} s{at}. \
+                "\n{}simulation stuck: thread '{}' has not come back to the scheduler for {} s{at}. \
                  It blocks outside labrt (a std lock, std::thread::sleep, I/O) or loops without a \
                  labrt call (virtual time moves only at labrt calls). {}",
+                if quit {
+                    format!("{}\n", super::QUIT_HEADLINE)
+                } else {
+                    String::new()
+                },
                 p.names.lock()[p.thread.load(Ordering::Relaxed)],
-                STALL.as_secs(),
+                held.as_secs(),
                 super::replay_env()
             );
-            std::process::exit(1);
+            std::process::exit(if quit { 2 } else { 1 });
         }
     }
 }

@@ -328,7 +328,8 @@ impl World {
     }
 
     /// `headline`, then every blocked thread: what it waits for, where, and
-    /// who holds the lock it wants.
+    /// who holds the lock it wants; and every thread ready to run, with
+    /// where it last blocked (in a livelock, the threads that go round).
     pub(super) fn report(&self, headline: &str) -> String {
         self.inner.borrow().report(headline)
     }
@@ -352,14 +353,22 @@ impl Inner {
         // line, in the order their first one was started.
         let mut lines: Vec<(String, usize)> = Vec::new();
         for thread in &self.threads {
-            let State::Blocked(wait) = &thread.state else {
-                continue;
+            let line = match &thread.state {
+                State::Blocked(wait) => {
+                    let mut line =
+                        format!("  '{}' blocked {} at {}\n", thread.name, wait.what, wait.at);
+                    if let Some((holder, at)) = wait.object.and_then(|o| self.holders.get(&o)) {
+                        let holder = &self.threads[*holder].name;
+                        let _ = writeln!(line, "      which '{holder}' holds, locked at {at}");
+                    }
+                    line
+                }
+                State::Ready => match thread.last_at {
+                    Some(at) => format!("  '{}' ready to run, last blocked at {at}\n", thread.name),
+                    None => format!("  '{}' ready to run\n", thread.name),
+                },
+                State::Running | State::Done => continue,
             };
-            let mut line = format!("  '{}' blocked {} at {}\n", thread.name, wait.what, wait.at);
-            if let Some((holder, at)) = wait.object.and_then(|o| self.holders.get(&o)) {
-                let holder = &self.threads[*holder].name;
-                let _ = writeln!(line, "      which '{holder}' holds, locked at {at}");
-            }
             match lines.iter_mut().find(|(l, _)| *l == line) {
                 Some((_, count)) => *count += 1,
                 None => lines.push((line, 1)),
