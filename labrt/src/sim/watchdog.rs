@@ -118,19 +118,24 @@ fn watch_for_stalls(p: Arc<Progress>) {
             // SAFETY: null or a `&'static Location` stored by `stepped`.
             let at = unsafe { p.at.load(Ordering::Relaxed).as_ref() }
                 .map_or(String::new(), |at| format!(", since it blocked at {at}"));
-            eprintln!(
-                "\n{}simulation stuck: thread '{}' has not come back to the scheduler for {} s{at}. \
-                 It blocks outside labrt (a std lock, std::thread::sleep, I/O) or loops without a \
-                 labrt call (virtual time moves only at labrt calls). {}",
-                if quit {
-                    format!("{}\n", super::QUIT_HEADLINE)
-                } else {
-                    String::new()
-                },
-                p.names.lock()[p.thread.load(Ordering::Relaxed)],
-                held.as_secs(),
-                super::replay_env()
-            );
+            let thread = &p.names.lock()[p.thread.load(Ordering::Relaxed)];
+            let (secs, env) = (held.as_secs(), super::replay_env());
+            if quit {
+                // Ctrl-\ may come while a thread computes for a while
+                // (the tester's linearizability check): not a stall yet.
+                eprintln!(
+                    "\n{}\nthread '{thread}' has run for {secs} s without a labrt call{at}: it \
+                     computes, or blocks outside labrt (a std lock, std::thread::sleep, I/O), or \
+                     loops without a labrt call. {env}",
+                    super::QUIT_HEADLINE
+                );
+            } else {
+                eprintln!(
+                    "\nsimulation stuck: thread '{thread}' has not come back to the scheduler for \
+                     {secs} s{at}. It blocks outside labrt (a std lock, std::thread::sleep, I/O) \
+                     or loops without a labrt call (virtual time moves only at labrt calls). {env}"
+                );
+            }
             std::process::exit(if quit { 2 } else { 1 });
         }
     }
