@@ -117,11 +117,9 @@ fn sigquit_prints_every_lab_thread_and_exits_2() {
 /// thread joins the first.
 #[test]
 fn fixture_deadlock() {
-    if std::env::var_os("DUMP_FIXTURE").is_none() {
+    if !fixture_runs() {
         return;
     }
-    labrt::discipline::dump_on_sigquit();
-    say_stuck_soon();
     let state = Arc::new(Mutex::new(0));
     let log = Arc::new(Mutex::new(0));
     let (state2, log2) = (state.clone(), log.clone());
@@ -197,15 +195,24 @@ fn say_stuck_soon() {
     });
 }
 
+/// Whether this run is a fixture's (the test asked for it); if so, SIGQUIT
+/// will dump, and STUCK will be printed.
+fn fixture_runs() -> bool {
+    if std::env::var_os("DUMP_FIXTURE").is_none() {
+        return false;
+    }
+    labrt::discipline::dump_on_sigquit();
+    say_stuck_soon();
+    true
+}
+
 /// A livelock in the simulation: a thread that holds a lock wakes every
 /// 10 ms forever, so virtual time flies, and another waits for the lock.
 #[test]
 fn fixture_livelock() {
-    if std::env::var_os("DUMP_FIXTURE").is_none() {
+    if !fixture_runs() {
         return;
     }
-    labrt::discipline::dump_on_sigquit();
-    say_stuck_soon();
     let held = Arc::new(Mutex::new(0));
     let wanted = held.clone();
     let holder = thread::spawn_named("raft-0-holder", move || {
@@ -224,11 +231,9 @@ fn fixture_livelock() {
 /// A simulated thread that never calls labrt again keeps the OS thread.
 #[test]
 fn fixture_spinner() {
-    if std::env::var_os("DUMP_FIXTURE").is_none() {
+    if !fixture_runs() {
         return;
     }
-    labrt::discipline::dump_on_sigquit();
-    say_stuck_soon();
     let spinner = thread::spawn_named("raft-0-spinner", || {
         loop {
             std::hint::spin_loop();

@@ -29,7 +29,7 @@
 //! (`LAB_SIM_CHECK=1`), [`dump`] (every blocked thread, at a time limit),
 //! [`step_cost`] (the simulated machine's speed, `LAB_SIM_STEP`), and
 //! [`replay_env`] (what a command that repeats the run must set).
-//! Ctrl-\\ (SIGQUIT) reaches a world through [`ask_to_quit`]: its next
+//! Ctrl-\\ (SIGQUIT) reaches a world through `ask_to_quit`: its next
 //! scheduling point prints the report and ends the process, or, if no
 //! thread comes back to the scheduler, its watchdog names the one that
 //! keeps the OS thread.
