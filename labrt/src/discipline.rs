@@ -1214,8 +1214,8 @@ pub fn dump_on_sigquit() {
 fn quit() -> ! {
     if crate::sim::enabled() {
         crate::sim::ask_to_quit();
-        // A world answers within two seconds, itself or by its watchdog;
-        // none does between two tests.
+        // A world answers at once, or by its watchdog within about three
+        // seconds; none does between two tests.
         std::thread::sleep(std::time::Duration::from_secs(5));
         eprintln!(
             "{}: no simulated test was running ({})",

@@ -26,6 +26,10 @@ use super::world::Tid;
 /// scheduler (a labrt call) before the run is declared stuck.
 const STALL: Duration = Duration::from_secs(30);
 
+/// Why a simulated thread would not come back to the scheduler.
+const CAUSES: &str = "blocks outside labrt (a std lock, std::thread::sleep, I/O) or loops without \
+                      a labrt call";
+
 /// What the watchdog sees of a world. Written at every scheduling point,
 /// so atomics rather than a lock.
 pub(super) struct Progress {
@@ -125,15 +129,13 @@ fn watch_for_stalls(p: Arc<Progress>) {
                 // (the tester's linearizability check): not a stall yet.
                 eprintln!(
                     "\n{}\nthread '{thread}' has run for {secs} s without a labrt call{at}: it \
-                     computes, or blocks outside labrt (a std lock, std::thread::sleep, I/O), or \
-                     loops without a labrt call. {env}",
+                     computes, or {CAUSES}. {env}",
                     super::QUIT_HEADLINE
                 );
             } else {
                 eprintln!(
                     "\nsimulation stuck: thread '{thread}' has not come back to the scheduler for \
-                     {secs} s{at}. It blocks outside labrt (a std lock, std::thread::sleep, I/O) \
-                     or loops without a labrt call (virtual time moves only at labrt calls). {env}"
+                     {secs} s{at}. It {CAUSES} (virtual time moves only at labrt calls). {env}"
                 );
             }
             std::process::exit(if quit { 2 } else { 1 });
